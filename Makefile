@@ -1,0 +1,87 @@
+# mcpgw: build, run and test the gateway.  `make help` lists the targets.
+
+CC       ?= cc
+PKGS     := fcgi libcjson libcurl openssl sqlite3
+BUILD    := build
+SANITIZE ?=
+
+WARN     := -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes \
+            -Wmissing-prototypes -Werror
+HARDEN   := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS   ?= -O2 -g
+CFLAGS   += -std=c11 -D_GNU_SOURCE $(WARN) $(HARDEN) -Iworker \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDFLAGS  += -pie -Wl,-z,relro,-z,now
+LDLIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifneq ($(SANITIZE),)
+CFLAGS   += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+LDFLAGS  += -fsanitize=$(SANITIZE)
+endif
+
+# Every worker module except main.c is also linked into the unit tests.
+WORKER_SRC  := $(filter-out worker/main.c,$(wildcard worker/*.c))
+WORKER_OBJ  := $(WORKER_SRC:worker/%.c=$(BUILD)/obj/%.o)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+
+BINS := $(BUILD)/mcpgw-pool $(BUILD)/mcpgw-entrypoint
+
+.PHONY: all deps run test unit integration terraform-test bench clean help valgrind
+
+all: $(BINS)
+
+help:
+	@echo "make deps        install missing Debian packages and npm tools"
+	@echo "make             build $(BINS)"
+	@echo "make run         build and serve the gateway on 127.0.0.1:8080 with a demo upstream"
+	@echo "make test        build and run every test (unit, integration, terraform)"
+	@echo "make bench       benchmarks (wrk on loopback)"
+	@echo "make SANITIZE=address,undefined test   the same under sanitizers"
+
+deps:
+	@scripts/deps.sh
+
+$(BUILD)/obj/%.o: worker/%.c worker/*.h | $(BUILD)/obj
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+# Unit tests link the archive, so each pulls in only the modules it uses.
+$(BUILD)/libmcpgw.a: $(WORKER_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/mcpgw-pool: $(BUILD)/obj/main.o $(BUILD)/libmcpgw.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/mcpgw-entrypoint: entrypoint.c | $(BUILD)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< 
+
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmcpgw.a | $(BUILD)/tests
+	$(CC) $(CFLAGS) $(shell pkg-config --cflags criterion) $(LDFLAGS) -o $@ $^ \
+	    $(LDLIBS) $(shell pkg-config --libs criterion)
+
+$(BUILD) $(BUILD)/obj $(BUILD)/tests:
+	mkdir -p $@
+
+run: deps all
+	@scripts/run.sh
+
+unit: $(UNIT_BIN)
+	@scripts/unit.sh $(UNIT_BIN)
+
+integration: all
+	@scripts/integration.sh
+
+terraform-test:
+	@tests/terraform/run.sh
+
+test: deps all
+	@scripts/test.sh
+
+bench: deps all
+	@tests/bench/run.sh
+
+valgrind: $(UNIT_BIN)
+	@for t in $(UNIT_BIN); do valgrind -q --error-exitcode=1 --leak-check=full $$t --jobs 1 || exit 1; done
+
+clean:
+	rm -rf $(BUILD)

@@ -1,0 +1,557 @@
+/* SPDX-License-Identifier: MIT */
+/* federation.c - merged catalogue, name prefixing, upstream sessions and call routing. */
+#include "federation.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "jsonrpc.h"
+#include "log.h"
+
+#define FED_PAGES_MAX      100     /* pages read from one upstream per listing */
+#define FED_ITEMS_MAX      10000   /* items in one merged catalogue */
+#define FED_PARTIAL_TTL    5       /* seconds a catalogue missing an upstream is kept */
+#define FED_SID_MAX        256
+
+/* What differs between the kinds of things the gateway federates. */
+struct fed_kind_desc {
+    const char *list_method;   /* request listing them */
+    const char *array_key;     /* result member holding the array */
+    const char *call_method;   /* request using one of them by name */
+    const char *cache_key;     /* store key of the merged catalogue */
+    const char *capability;    /* upstream capability that announces them */
+    const char *noun;          /* for messages */
+};
+
+static const struct fed_kind_desc fed_kinds[FED_KIND_COUNT] = {
+    [FED_TOOLS] = {
+        .list_method = "tools/list", .array_key = "tools", .call_method = "tools/call",
+        .cache_key = "c:tools", .capability = "tools", .noun = "tool",
+    },
+    [FED_PROMPTS] = {
+        .list_method = "prompts/list", .array_key = "prompts", .call_method = "prompts/get",
+        .cache_key = "c:prompts", .capability = "prompts", .noun = "prompt",
+    },
+};
+
+/* One upstream session as recorded in the store. */
+struct fed_usession {
+    char sid[FED_SID_MAX];     /* "" when the upstream is stateless */
+    char proto[32];            /* protocol version negotiated with that upstream */
+    unsigned caps;             /* 1 << fed_kind for each capability it announced */
+};
+
+static int fed_name_char(int c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+}
+
+int fed_name_join(char *out, size_t outlen, const char *upstream, const char *sep,
+                  const char *name)
+{
+    int n;
+
+    if (name[0] == '\0')
+        return -1;
+    for (const char *p = name; *p != '\0'; p++)
+        if (!fed_name_char((unsigned char)*p))
+            return -1;
+    n = snprintf(out, outlen, "%s%s%s", upstream, sep, name);
+    if (n < 0 || (size_t)n >= outlen || n > FED_NAME_MAX)
+        return -1;
+    return 0;
+}
+
+int fed_name_split(const config_t *cfg, const char *full, const char **rest)
+{
+    const char *at = strstr(full, cfg->separator);
+    size_t n;
+
+    if (at == NULL || at == full)
+        return -1;
+    n = (size_t)(at - full);
+    for (size_t i = 0; i < cfg->n_upstreams; i++) {
+        if (strlen(cfg->upstreams[i].name) == n && memcmp(cfg->upstreams[i].name, full, n) == 0) {
+            *rest = at + strlen(cfg->separator);
+            return (*rest)[0] != '\0' ? (int)i : -1;
+        }
+    }
+    return -1;
+}
+
+static void fed_usession_key(char *out, size_t outlen, const char *gsid, const char *name)
+{
+    snprintf(out, outlen, "u:%s:%s", gsid, name);
+}
+
+static int fed_usession_load(gateway_t *g, const char *key, struct fed_usession *us,
+                             char *err, size_t errlen)
+{
+    char *v = NULL;
+    size_t len;
+    cJSON *doc;
+    const cJSON *sid, *proto, *caps;
+    int rc = store_get(g->store, key, &v, &len, NULL, err, errlen);
+
+    if (rc <= 0)
+        return rc;
+    doc = cJSON_ParseWithLength(v, len);
+    free(v);
+    sid = cJSON_GetObjectItemCaseSensitive(doc, "sid");
+    proto = cJSON_GetObjectItemCaseSensitive(doc, "v");
+    caps = cJSON_GetObjectItemCaseSensitive(doc, "caps");
+    if (!cJSON_IsString(sid) || !cJSON_IsString(proto) || !cJSON_IsNumber(caps)) {
+        cJSON_Delete(doc);
+        return 0;  /* unreadable record: treat as absent, it will be replaced */
+    }
+    snprintf(us->sid, sizeof(us->sid), "%s", sid->valuestring);
+    snprintf(us->proto, sizeof(us->proto), "%s", proto->valuestring);
+    us->caps = (unsigned)caps->valuedouble;
+    cJSON_Delete(doc);
+    return 1;
+}
+
+static cJSON *fed_request(gateway_t *g, const char *method, cJSON *params)
+{
+    cJSON *m = cJSON_CreateObject();
+
+    cJSON_AddStringToObject(m, "jsonrpc", "2.0");
+    cJSON_AddNumberToObject(m, "id", (double)++g->next_id);
+    cJSON_AddStringToObject(m, "method", method);
+    if (params != NULL)
+        cJSON_AddItemToObject(m, "params", params);
+    return m;
+}
+
+/* Run the initialize handshake with upstream i and fill us.  0 or -1 with err. */
+static int fed_usession_open(gateway_t *g, size_t i, struct fed_usession *us,
+                             char *err, size_t errlen)
+{
+    upstream_t *u = g->up[i];
+    upstream_reply_t reply = { 0 };
+    cJSON *params = cJSON_CreateObject(), *msg, *info, *note;
+    const cJSON *result, *proto, *caps;
+    int rc = -1;
+
+    cJSON_AddStringToObject(params, "protocolVersion", "2025-11-25");
+    cJSON_AddItemToObject(params, "capabilities", cJSON_CreateObject());
+    info = cJSON_AddObjectToObject(params, "clientInfo");
+    cJSON_AddStringToObject(info, "name", "mcpgw");
+    cJSON_AddStringToObject(info, "version", MCPGW_VERSION);
+    msg = fed_request(g, "initialize", params);
+    if (upstream_post(u, msg, NULL, NULL, &reply, err, errlen) < 0)
+        goto fail;
+    result = cJSON_GetObjectItemCaseSensitive(reply.message, "result");
+    proto = cJSON_GetObjectItemCaseSensitive(result, "protocolVersion");
+    if (reply.http_status != 200 || !cJSON_IsString(proto)) {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(reply.message, "error");
+        const cJSON *em = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+        snprintf(err, errlen, "initialize failed: HTTP %ld%s%s", reply.http_status,
+                 cJSON_IsString(em) ? ": " : "", cJSON_IsString(em) ? em->valuestring : "");
+        goto fail;
+    }
+    memset(us, 0, sizeof(*us));
+    snprintf(us->proto, sizeof(us->proto), "%s", proto->valuestring);
+    if (reply.session_id != NULL) {
+        if (strlen(reply.session_id) >= sizeof(us->sid)) {
+            snprintf(err, errlen, "initialize: session id longer than %zu bytes",
+                     sizeof(us->sid) - 1);
+            goto fail;
+        }
+        snprintf(us->sid, sizeof(us->sid), "%s", reply.session_id);
+    }
+    caps = cJSON_GetObjectItemCaseSensitive(result, "capabilities");
+    for (size_t k = 0; k < FED_KIND_COUNT; k++)
+        if (cJSON_HasObjectItem(caps, fed_kinds[k].capability))
+            us->caps |= 1u << k;
+    upstream_reply_free(&reply);
+
+    note = cJSON_CreateObject();
+    cJSON_AddStringToObject(note, "jsonrpc", "2.0");
+    cJSON_AddStringToObject(note, "method", "notifications/initialized");
+    if (upstream_post(u, note, us->sid[0] != '\0' ? us->sid : NULL, us->proto, &reply,
+                      err, errlen) < 0 || reply.http_status >= 300) {
+        /* The session exists upstream; a lost notification is worth a warning only. */
+        log_warn("upstream did not accept notifications/initialized",
+                 LOG_S("upstream", upstream_conf(u)->name), LOG_I("status", reply.http_status));
+    }
+    cJSON_Delete(note);
+    rc = 0;
+fail:
+    cJSON_Delete(msg);
+    upstream_reply_free(&reply);
+    return rc;
+}
+
+static int fed_usession_save(gateway_t *g, const char *key, const struct fed_usession *us,
+                             int replace, char *err, size_t errlen)
+{
+    char buf[FED_SID_MAX + 128];
+    cJSON *doc = cJSON_CreateObject();
+    int rc;
+
+    cJSON_AddStringToObject(doc, "sid", us->sid);
+    cJSON_AddStringToObject(doc, "v", us->proto);
+    cJSON_AddNumberToObject(doc, "caps", us->caps);
+    if (!cJSON_PrintPreallocated(doc, buf, (int)sizeof(buf), 0)) {
+        cJSON_Delete(doc);
+        snprintf(err, errlen, "upstream session record too large");
+        return -1;
+    }
+    cJSON_Delete(doc);
+    if (replace)
+        return store_put(g->store, key, buf, strlen(buf), g->cfg->session_ttl, err, errlen);
+    rc = store_add(g->store, key, buf, strlen(buf), g->cfg->session_ttl, err, errlen);
+    return rc < 0 ? -1 : rc == 1 ? 0 : 1;
+}
+
+/* Get (or open) the session of gateway session gsid with upstream i.  With fresh set,
+ * always open a new one and replace the record.  0 or -1 with err. */
+static int fed_usession_get(gateway_t *g, const char *gsid, size_t i, int fresh,
+                            struct fed_usession *us, char *err, size_t errlen)
+{
+    char key[STORE_KEY_MAX];
+    int rc;
+
+    fed_usession_key(key, sizeof(key), gsid, upstream_conf(g->up[i])->name);
+    if (!fresh) {
+        rc = fed_usession_load(g, key, us, err, errlen);
+        if (rc != 0)
+            return rc < 0 ? -1 : 0;
+    }
+    if (fed_usession_open(g, i, us, err, errlen) < 0)
+        return -1;
+    rc = fed_usession_save(g, key, us, fresh, err, errlen);
+    if (rc == 1) {
+        /* Another worker opened one first for this gateway session: use theirs and
+         * end ours, so one gateway session maps to one upstream session. */
+        char ignore[128];
+
+        if (us->sid[0] != '\0')
+            upstream_delete_session(g->up[i], us->sid, us->proto, ignore, sizeof(ignore));
+        rc = fed_usession_load(g, key, us, err, errlen);
+        if (rc == 1)
+            return 0;
+        if (rc == 0)
+            snprintf(err, errlen, "upstream session record vanished");
+        return -1;
+    }
+    return rc;
+}
+
+static void fed_catalogue_drop(gateway_t *g, int changed_bits)
+{
+    char ignore[128];
+
+    if (changed_bits & UPSTREAM_TOOLS_CHANGED)
+        store_del(g->store, fed_kinds[FED_TOOLS].cache_key, ignore, sizeof(ignore));
+    if (changed_bits & UPSTREAM_PROMPTS_CHANGED)
+        store_del(g->store, fed_kinds[FED_PROMPTS].cache_key, ignore, sizeof(ignore));
+}
+
+/* Send request msg (its id is replaced) to upstream i inside gateway session gsid and
+ * return the upstream's JSON-RPC response in *answer (caller frees).  *us_out, when
+ * not NULL, receives the upstream session used.  0, or -1 with err. */
+static int fed_exchange(gateway_t *g, const char *gsid, size_t i, cJSON *msg, cJSON **answer,
+                        struct fed_usession *us_out, char *err, size_t errlen)
+{
+    struct fed_usession us;
+    upstream_reply_t reply = { 0 };
+    int fresh = 0;
+
+    *answer = NULL;
+    if (fed_usession_get(g, gsid, i, 0, &us, err, errlen) < 0)
+        return -1;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        cJSON_ReplaceItemInObjectCaseSensitive(msg, "id", cJSON_CreateNumber((double)++g->next_id));
+        upstream_reply_free(&reply);
+        if (upstream_post(g->up[i], msg, us.sid[0] != '\0' ? us.sid : NULL, us.proto, &reply,
+                          err, errlen) < 0)
+            goto fail;
+        fed_catalogue_drop(g, reply.list_changed);
+        if (reply.http_status == 404 && us.sid[0] != '\0' && !fresh) {
+            log_info("upstream forgot its session; initializing again",
+                     LOG_S("upstream", upstream_conf(g->up[i])->name));
+            if (fed_usession_get(g, gsid, i, 1, &us, err, errlen) < 0)
+                goto fail;
+            fresh = 1;
+            continue;
+        }
+        break;
+    }
+    if (reply.message == NULL) {
+        snprintf(err, errlen, "HTTP %ld without a JSON-RPC response", reply.http_status);
+        goto fail;
+    }
+    if (reply.http_status >= 300 && !cJSON_HasObjectItem(reply.message, "error")) {
+        snprintf(err, errlen, "HTTP %ld", reply.http_status);
+        goto fail;
+    }
+    *answer = reply.message;
+    reply.message = NULL;
+    if (us_out != NULL)
+        *us_out = us;
+    upstream_reply_free(&reply);
+    return 0;
+fail:
+    upstream_reply_free(&reply);
+    return -1;
+}
+
+/* Append upstream i's items of one kind to items, prefixed.  0, or -1 with err. */
+static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind kind,
+                       cJSON *items, char *err, size_t errlen)
+{
+    const struct fed_kind_desc *d = &fed_kinds[kind];
+    const char *uname = upstream_conf(g->up[i])->name;
+    struct fed_usession us;
+    char *cursor = NULL;
+    int rc = -1;
+
+    if (fed_usession_get(g, gsid, i, 0, &us, err, errlen) < 0)
+        return -1;
+    if (!(us.caps & (1u << kind)))
+        return 0;   /* this upstream offers none of this kind */
+    for (int page = 0; page < FED_PAGES_MAX; page++) {
+        cJSON *params = cJSON_CreateObject(), *msg, *answer = NULL, *arr, *it;
+        const cJSON *result, *next, *e;
+
+        if (cursor != NULL)
+            cJSON_AddStringToObject(params, "cursor", cursor);
+        msg = fed_request(g, d->list_method, params);
+        if (fed_exchange(g, gsid, i, msg, &answer, NULL, err, errlen) < 0) {
+            cJSON_Delete(msg);
+            goto done;
+        }
+        cJSON_Delete(msg);
+        e = cJSON_GetObjectItemCaseSensitive(answer, "error");
+        result = cJSON_GetObjectItemCaseSensitive(answer, "result");
+        arr = cJSON_GetObjectItemCaseSensitive(result, d->array_key);
+        if (e != NULL || !cJSON_IsArray(arr)) {
+            const cJSON *em = cJSON_GetObjectItemCaseSensitive(e, "message");
+
+            snprintf(err, errlen, "%s answered %s", d->list_method,
+                     cJSON_IsString(em) ? em->valuestring : "without a list");
+            cJSON_Delete(answer);
+            goto done;
+        }
+        while ((it = cJSON_DetachItemFromArray(arr, 0)) != NULL) {
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+            char full[FED_NAME_MAX + 1];
+            int dup = 0;
+            const cJSON *o;
+
+            if (!cJSON_IsString(name) ||
+                fed_name_join(full, sizeof(full), uname, g->cfg->separator, name->valuestring) < 0) {
+                log_warn("upstream item left out: its prefixed name would be invalid or longer "
+                         "than 64 characters", LOG_S("upstream", uname), LOG_S("kind", d->noun),
+                         LOG_S("name", cJSON_IsString(name) ? name->valuestring : "(none)"));
+                cJSON_Delete(it);
+                continue;
+            }
+            cJSON_ArrayForEach(o, items) {
+                const cJSON *on = cJSON_GetObjectItemCaseSensitive(o, "name");
+
+                dup |= cJSON_IsString(on) && strcmp(on->valuestring, full) == 0;
+            }
+            if (dup || cJSON_GetArraySize(items) >= FED_ITEMS_MAX) {
+                log_warn(dup ? "upstream item left out: duplicate name"
+                             : "upstream item left out: catalogue full",
+                         LOG_S("upstream", uname), LOG_S("name", full));
+                cJSON_Delete(it);
+                continue;
+            }
+            cJSON_ReplaceItemInObjectCaseSensitive(it, "name", cJSON_CreateString(full));
+            cJSON_AddItemToArray(items, it);
+        }
+        next = cJSON_GetObjectItemCaseSensitive(result, "nextCursor");
+        free(cursor);
+        cursor = cJSON_IsString(next) && next->valuestring[0] != '\0' ? strdup(next->valuestring)
+                                                                        : NULL;
+        cJSON_Delete(answer);
+        if (cursor == NULL) {
+            rc = 0;
+            goto done;
+        }
+    }
+    snprintf(err, errlen, "%s: more than %d pages", d->list_method, FED_PAGES_MAX);
+done:
+    free(cursor);
+    return rc;
+}
+
+/* Build the merged catalogue of kind from every upstream and cache it. */
+static cJSON *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind kind)
+{
+    const struct fed_kind_desc *d = &fed_kinds[kind];
+    cJSON *cat = cJSON_CreateObject();
+    cJSON *items = cJSON_AddArrayToObject(cat, "items");
+    cJSON *errors = cJSON_AddObjectToObject(cat, "errors");
+    char err[512], *text;
+    long ttl = g->cfg->catalog_ttl;
+
+    for (size_t i = 0; i < g->n_up; i++) {
+        const char *uname = upstream_conf(g->up[i])->name;
+
+        if (fed_collect(g, gsid, i, kind, items, err, sizeof(err)) < 0) {
+            log_warn("upstream left out of the catalogue", LOG_S("upstream", uname),
+                     LOG_S("kind", d->noun), LOG_S("error", err));
+            cJSON_AddStringToObject(errors, uname, err);
+        }
+    }
+    if (cJSON_GetArraySize(errors) > 0 && ttl > FED_PARTIAL_TTL)
+        ttl = FED_PARTIAL_TTL;
+    text = cJSON_PrintUnformatted(cat);
+    if (text != NULL && store_put(g->store, d->cache_key, text, strlen(text), ttl,
+                                  err, sizeof(err)) < 0)
+        log_warn("catalogue not cached", LOG_S("error", err));
+    free(text);
+    return cat;
+}
+
+static cJSON *fed_catalogue(gateway_t *g, const char *gsid, enum fed_kind kind)
+{
+    char *v = NULL, err[256];
+    size_t len;
+    cJSON *cat;
+
+    if (store_get(g->store, fed_kinds[kind].cache_key, &v, &len, NULL, err, sizeof(err)) == 1) {
+        cat = cJSON_ParseWithLength(v, len);
+        free(v);
+        if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cat, "items")))
+            return cat;
+        cJSON_Delete(cat);
+    }
+    return fed_catalogue_build(g, gsid, kind);
+}
+
+/* Cursors given to clients: "o" followed by the offset of the next page. */
+static int fed_cursor_decode(const cJSON *params, long *offset)
+{
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(params, "cursor");
+    char *end;
+
+    *offset = 0;
+    if (c == NULL || cJSON_IsNull(c))
+        return 0;
+    if (!cJSON_IsString(c) || c->valuestring[0] != 'o' || c->valuestring[1] == '\0')
+        return -1;
+    *offset = strtol(c->valuestring + 1, &end, 10);
+    return *end == '\0' && *offset > 0 && *offset <= FED_ITEMS_MAX ? 0 : -1;
+}
+
+cJSON *fed_list(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
+                const cJSON *params)
+{
+    const struct fed_kind_desc *d = &fed_kinds[kind];
+    cJSON *cat, *items, *result, *page;
+    long offset, n, total;
+
+    if (fed_cursor_decode(params, &offset) < 0)
+        return jsonrpc_error(id, JSONRPC_INVALID_PARAMS, "invalid cursor", NULL);
+    cat = fed_catalogue(g, gsid, kind);
+    items = cJSON_GetObjectItemCaseSensitive(cat, "items");
+    total = cJSON_GetArraySize(items);
+    result = cJSON_CreateObject();
+    page = cJSON_AddArrayToObject(result, d->array_key);
+    n = 0;
+    for (long k = offset; k < total && n < g->cfg->page_size; k++, n++)
+        cJSON_AddItemToArray(page, cJSON_Duplicate(cJSON_GetArrayItem(items, (int)k), 1));
+    if (offset + n < total) {
+        char next[32];
+
+        snprintf(next, sizeof(next), "o%ld", offset + n);
+        cJSON_AddStringToObject(result, "nextCursor", next);
+    }
+    cJSON_Delete(cat);
+    return jsonrpc_result(id, result);
+}
+
+cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
+                const cJSON *params, const char **upstream)
+{
+    const struct fed_kind_desc *d = &fed_kinds[kind];
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(params, "name");
+    const char *rest;
+    cJSON *fwd, *msg, *answer = NULL, *out, *part;
+    char err[512];
+    int i;
+
+    *upstream = NULL;
+    if (!cJSON_IsString(name))
+        return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "%s: params.name must be a string",
+                              d->call_method);
+    i = fed_name_split(g->cfg, name->valuestring, &rest);
+    if (i < 0)
+        return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "unknown %s \"%.100s\": no upstream "
+                              "is named by its prefix", d->noun, name->valuestring);
+    *upstream = g->cfg->upstreams[i].name;
+    fwd = cJSON_Duplicate(params, 1);
+    cJSON_ReplaceItemInObjectCaseSensitive(fwd, "name", cJSON_CreateString(rest));
+    msg = fed_request(g, d->call_method, fwd);
+    if (fed_exchange(g, gsid, (size_t)i, msg, &answer, NULL, err, sizeof(err)) < 0) {
+        cJSON *data = cJSON_CreateObject();
+        char text[700];
+
+        cJSON_Delete(msg);
+        log_warn("upstream call failed", LOG_S("upstream", *upstream), LOG_S("error", err));
+        cJSON_AddStringToObject(data, "upstream", *upstream);
+        cJSON_AddStringToObject(data, "reason", err);
+        snprintf(text, sizeof(text), "upstream \"%s\" unavailable: %s", *upstream, err);
+        return jsonrpc_error(id, JSONRPC_UPSTREAM_ERROR, text, data);
+    }
+    cJSON_Delete(msg);
+    /* Hand the upstream's result or error back under the client's id. */
+    part = cJSON_DetachItemFromObjectCaseSensitive(answer, "result");
+    if (part != NULL) {
+        out = jsonrpc_result(id, part);
+    } else {
+        out = jsonrpc_result(id, cJSON_CreateObject());
+        part = cJSON_DetachItemFromObjectCaseSensitive(answer, "error");
+        cJSON_DeleteItemFromObjectCaseSensitive(out, "result");
+        if (part == NULL)
+            part = cJSON_Parse("{\"code\":-32603,\"message\":\"upstream answer had neither "
+                               "result nor error\"}");
+        cJSON_AddItemToObject(out, "error", part);
+    }
+    cJSON_Delete(answer);
+    return out;
+}
+
+void fed_end_session(gateway_t *g, const char *gsid)
+{
+    char key[STORE_KEY_MAX], err[256];
+
+    for (size_t i = 0; i < g->n_up; i++) {
+        struct fed_usession us;
+
+        fed_usession_key(key, sizeof(key), gsid, upstream_conf(g->up[i])->name);
+        if (fed_usession_load(g, key, &us, err, sizeof(err)) == 1 && us.sid[0] != '\0' &&
+            upstream_delete_session(g->up[i], us.sid, us.proto, err, sizeof(err)) < 0)
+            log_info("upstream session not ended", LOG_S("upstream",
+                     upstream_conf(g->up[i])->name), LOG_S("error", err));
+    }
+    snprintf(key, sizeof(key), "u:%s:", gsid);
+    if (store_del_prefix(g->store, key, err, sizeof(err)) < 0)
+        log_warn("upstream session records not deleted", LOG_S("error", err));
+}
+
+cJSON *fed_probe(gateway_t *g, long timeout_ms)
+{
+    cJSON *out = cJSON_CreateObject();
+
+    for (size_t i = 0; i < g->n_up; i++) {
+        char err[256], text[300];
+
+        if (upstream_probe(g->up[i], timeout_ms, err, sizeof(err)) == 0)
+            snprintf(text, sizeof(text), "reachable");
+        else
+            snprintf(text, sizeof(text), "unreachable: %s", err);
+        cJSON_AddStringToObject(out, upstream_conf(g->up[i])->name, text);
+    }
+    return out;
+}

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* gateway.c - one worker's gateway: its state and the route table. */
+#include "gateway.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "federation.h"
+#include "jsonrpc.h"
+#include "mcp.h"
+
+#define GATEWAY_PROBE_MS 500
+
+typedef void (*gateway_route_fn)(gateway_t *g, const http_request_t *req,
+                                 http_response_t *resp);
+
+int gateway_open(gateway_t *g, const config_t *cfg, char *err, size_t errlen)
+{
+    memset(g, 0, sizeof(*g));
+    g->cfg = cfg;
+    snprintf(g->draining_path, sizeof(g->draining_path), "%s/draining", cfg->runtime_dir);
+    g->store = store_open(cfg->store_url, err, errlen);
+    if (g->store == NULL)
+        return -1;
+    for (size_t i = 0; i < cfg->n_upstreams; i++) {
+        g->up[i] = upstream_new(&cfg->upstreams[i], err, errlen);
+        if (g->up[i] == NULL)
+            return -1;
+        g->n_up = i + 1;
+    }
+    return 0;
+}
+
+void gateway_close(gateway_t *g)
+{
+    for (size_t i = 0; i < g->n_up; i++)
+        upstream_free(g->up[i]);
+    g->n_up = 0;
+    store_close(g->store);
+    g->store = NULL;
+}
+
+/* Liveness: touches neither the store nor the upstreams.  503 while the entrypoint
+ * drains the container, so load balancers stop sending work before lighttpd stops. */
+static void gateway_health(gateway_t *g, const http_request_t *req, http_response_t *resp)
+{
+    (void)req;
+    if (access(g->draining_path, F_OK) == 0)
+        http_response_text(resp, 503, "application/json", "{\"status\":\"draining\"}");
+    else
+        http_response_text(resp, 200, "application/json", "{\"status\":\"ok\"}");
+}
+
+/* Readiness: 200 when the store answers; the body also says which upstreams are
+ * reachable (an unreachable upstream does not make the gateway unready). */
+static void gateway_ready(gateway_t *g, const http_request_t *req, http_response_t *resp)
+{
+    char err[256];
+    cJSON *body = cJSON_CreateObject();
+    int ok = store_ping(g->store, err, sizeof(err)) == 0;
+
+    (void)req;
+    cJSON_AddStringToObject(body, "status", ok ? "ready" : "unavailable");
+    cJSON_AddStringToObject(body, "store", ok ? "ok" : err);
+    cJSON_AddItemToObject(body, "upstreams", fed_probe(g, GATEWAY_PROBE_MS));
+    http_response_json(resp, ok ? 200 : 503, body);
+    cJSON_Delete(body);
+}
+
+static void gateway_not_found(gateway_t *g, const http_request_t *req, http_response_t *resp)
+{
+    (void)g;
+    (void)req;
+    http_response_text(resp, 404, "application/json", "{\"error\":\"not found\"}");
+}
+
+static const struct gateway_route {
+    const char *path;
+    const char *method;          /* NULL: the handler checks methods itself */
+    gateway_route_fn fn;
+} gateway_routes[] = {
+    { .path = "/mcp",    .method = NULL,  .fn = mcp_handle },
+    { .path = "/health", .method = "GET", .fn = gateway_health },
+    { .path = "/ready",  .method = "GET", .fn = gateway_ready },
+};
+
+void gateway_handle(gateway_t *g, const http_request_t *req, http_response_t *resp)
+{
+    for (size_t i = 0; i < sizeof(gateway_routes) / sizeof(gateway_routes[0]); i++) {
+        const struct gateway_route *r = &gateway_routes[i];
+
+        if (strcmp(req->path, r->path) != 0)
+            continue;
+        if (r->method != NULL && strcmp(req->method, r->method) != 0 &&
+            !(strcmp(r->method, "GET") == 0 && strcmp(req->method, "HEAD") == 0)) {
+            http_response_header(resp, "Allow", r->method);
+            http_response_text(resp, 405, "application/json",
+                               "{\"error\":\"method not allowed\"}");
+            return;
+        }
+        r->fn(g, req, resp);
+        return;
+    }
+    gateway_not_found(g, req, resp);
+}

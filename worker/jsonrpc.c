@@ -1,0 +1,190 @@
+/* SPDX-License-Identifier: MIT */
+/* jsonrpc.c - JSON-RPC 2.0 parsing with bounded depth, classification, reply builders. */
+#include "jsonrpc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int jsonrpc_depth(const char *text, size_t len, int max)
+{
+    int depth = 0, deepest = 0, in_str = 0;
+
+    for (size_t i = 0; i < len; i++) {
+        char c = text[i];
+
+        if (in_str) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_str = 0;
+            continue;
+        }
+        if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            depth++;
+            if (depth > max)
+                return -1;
+            if (depth > deepest)
+                deepest = depth;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return deepest;
+}
+
+cJSON *jsonrpc_parse(const char *body, size_t len, int *code, char *err, size_t errlen)
+{
+    const char *end = NULL;
+    cJSON *doc;
+
+    if (len == 0) {
+        *code = JSONRPC_PARSE_ERROR;
+        snprintf(err, errlen, "empty body: expected a JSON-RPC message");
+        return NULL;
+    }
+    if (jsonrpc_depth(body, len, JSONRPC_DEPTH_MAX) < 0) {
+        *code = JSONRPC_INVALID_REQUEST;
+        snprintf(err, errlen, "JSON nested deeper than %d levels", JSONRPC_DEPTH_MAX);
+        return NULL;
+    }
+    doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
+    if (doc == NULL) {
+        size_t at = end != NULL && end >= body ? (size_t)(end - body) : 0;
+
+        *code = JSONRPC_PARSE_ERROR;
+        snprintf(err, errlen, "malformed JSON at byte %zu", at);
+        return NULL;
+    }
+    /* Trailing bytes other than white space are an error too. */
+    while (end != NULL && (size_t)(end - body) < len &&
+           (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t'))
+        end++;
+    if (end != NULL && (size_t)(end - body) < len) {
+        *code = JSONRPC_PARSE_ERROR;
+        snprintf(err, errlen, "malformed JSON: trailing data at byte %zu", (size_t)(end - body));
+        cJSON_Delete(doc);
+        return NULL;
+    }
+    return doc;
+}
+
+enum jsonrpc_kind jsonrpc_classify(const cJSON *msg, const char **why)
+{
+    const cJSON *v, *id, *method;
+    const char *dummy;
+
+    if (why == NULL)
+        why = &dummy;
+    if (cJSON_IsArray(msg)) {
+        *why = "JSON-RPC batches are not supported (removed in MCP 2025-06-18)";
+        return JSONRPC_INVALID;
+    }
+    if (!cJSON_IsObject(msg)) {
+        *why = "a JSON-RPC message must be an object";
+        return JSONRPC_INVALID;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(msg, "jsonrpc");
+    if (!cJSON_IsString(v) || strcmp(v->valuestring, "2.0") != 0) {
+        *why = "\"jsonrpc\" must be \"2.0\"";
+        return JSONRPC_INVALID;
+    }
+    id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+    method = cJSON_GetObjectItemCaseSensitive(msg, "method");
+    if (id != NULL && !cJSON_IsString(id) && !cJSON_IsNumber(id)) {
+        *why = "\"id\" must be a string or a number";
+        return JSONRPC_INVALID;
+    }
+    if (method != NULL) {
+        const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
+
+        if (!cJSON_IsString(method) || method->valuestring[0] == '\0') {
+            *why = "\"method\" must be a non-empty string";
+            return JSONRPC_INVALID;
+        }
+        if (params != NULL && !cJSON_IsObject(params)) {
+            *why = "\"params\" must be an object";
+            return JSONRPC_INVALID;
+        }
+        return id != NULL ? JSONRPC_REQUEST : JSONRPC_NOTIFICATION;
+    }
+    if (id != NULL && (cJSON_HasObjectItem(msg, "result") != cJSON_HasObjectItem(msg, "error")))
+        return JSONRPC_RESPONSE;
+    *why = "not a request, notification or response";
+    return JSONRPC_INVALID;
+}
+
+static cJSON *jsonrpc_envelope(const cJSON *id)
+{
+    cJSON *m = cJSON_CreateObject();
+    cJSON *idc = id != NULL ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
+
+    if (m == NULL || idc == NULL) {
+        cJSON_Delete(m);
+        cJSON_Delete(idc);
+        return NULL;
+    }
+    cJSON_AddStringToObject(m, "jsonrpc", "2.0");
+    cJSON_AddItemToObject(m, "id", idc);
+    return m;
+}
+
+cJSON *jsonrpc_result(const cJSON *id, cJSON *result)
+{
+    cJSON *m = jsonrpc_envelope(id);
+
+    if (m == NULL || result == NULL) {
+        cJSON_Delete(m);
+        cJSON_Delete(result);
+        return NULL;
+    }
+    cJSON_AddItemToObject(m, "result", result);
+    return m;
+}
+
+cJSON *jsonrpc_error(const cJSON *id, int code, const char *message, cJSON *data)
+{
+    cJSON *m = jsonrpc_envelope(id);
+    cJSON *e = cJSON_CreateObject();
+
+    if (m == NULL || e == NULL) {
+        cJSON_Delete(m);
+        cJSON_Delete(e);
+        cJSON_Delete(data);
+        return NULL;
+    }
+    cJSON_AddNumberToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", message);
+    if (data != NULL)
+        cJSON_AddItemToObject(e, "data", data);
+    cJSON_AddItemToObject(m, "error", e);
+    return m;
+}
+
+cJSON *jsonrpc_errorf(const cJSON *id, int code, const char *fmt, ...)
+{
+    char msg[1024];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    return jsonrpc_error(id, code, msg, NULL);
+}
+
+int jsonrpc_http_status(int code)
+{
+    switch (code) {
+    case JSONRPC_PARSE_ERROR:
+    case JSONRPC_INVALID_REQUEST:
+        return 400;
+    case JSONRPC_STORE_ERROR:
+        return 503;
+    case JSONRPC_INTERNAL_ERROR:
+        return 500;
+    default:
+        return 200;
+    }
+}
