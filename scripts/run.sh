@@ -1,0 +1,76 @@
+#!/bin/bash
+# run.sh - `make run`: the gateway on 127.0.0.1 with embedded defaults (SQLite store in
+# ./run, the local key) and two demo upstream MCP servers from tests/.  Ctrl-C stops all.
+set -eu
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+
+PORT=${MCPGW_PORT:-8080}
+EVERYTHING_PORT=${DEMO_EVERYTHING_PORT:-3101}
+TOOLBOX_PORT=${DEMO_TOOLBOX_PORT:-3102}
+RUN="$ROOT/run"
+mkdir -p "$RUN"
+
+for p in "$PORT" "$EVERYTHING_PORT" "$TOOLBOX_PORT"; do
+    if bash -c "exec 3<>/dev/tcp/127.0.0.1/$p" 2>/dev/null; then
+        echo "run: port $p on 127.0.0.1 is already in use (set MCPGW_PORT, DEMO_EVERYTHING_PORT or DEMO_TOOLBOX_PORT)" >&2
+        exit 1
+    fi
+done
+
+cat > "$RUN/upstreams.json" <<JSON
+{
+  "separator": "__",
+  "upstreams": [
+    { "name": "everything", "url": "http://127.0.0.1:$EVERYTHING_PORT/mcp" },
+    { "name": "toolbox",    "url": "http://127.0.0.1:$TOOLBOX_PORT/mcp" }
+  ]
+}
+JSON
+
+pids=""
+stop() {
+    trap - INT TERM EXIT
+    for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+}
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+(cd tests && PORT=$EVERYTHING_PORT exec node node_modules/@modelcontextprotocol/server-everything/dist/index.js streamableHttp) \
+    >"$RUN/everything.log" 2>&1 &
+pids="$pids $!"
+(cd tests && PORT=$TOOLBOX_PORT exec node fixtures/upstream-toolbox.mjs) >"$RUN/toolbox.log" 2>&1 &
+pids="$pids $!"
+
+for p in "$EVERYTHING_PORT" "$TOOLBOX_PORT"; do
+    i=0
+    until bash -c "exec 3<>/dev/tcp/127.0.0.1/$p" 2>/dev/null; do
+        i=$((i + 1))
+        if [ "$i" -gt 100 ]; then
+            echo "run: demo upstream on port $p did not start; see $RUN/*.log" >&2
+            exit 1
+        fi
+        sleep 0.1
+    done
+done
+
+export MCPGW_RUNTIME_DIR="$RUN" MCPGW_UPSTREAMS="$RUN/upstreams.json"
+export MCPGW_BIND=127.0.0.1 MCPGW_PORT="$PORT" MCPGW_SOCKET="$RUN/fcgi.sock"
+export MCPGW_LIGHTTPD_CONF="$ROOT/lighttpd.conf" MCPGW_POOL_BIN="$ROOT/build/mcpgw-pool"
+export MCPGW_DRAIN_DELAY=${MCPGW_DRAIN_DELAY:-0}
+
+cat <<MSG
+mcpgw is starting on http://127.0.0.1:$PORT
+  MCP endpoint:  http://127.0.0.1:$PORT/mcp   (Streamable HTTP)
+  upstreams:     everything (server-everything), toolbox (tests/fixtures)
+  try it:        (cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/list)
+                 (cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/call --tool-name everything__get-sum --tool-arg a=2 b=3)
+  logs:          JSON lines below; demo upstreams log to $RUN/
+Ctrl-C stops everything.
+MSG
+"$ROOT/build/mcpgw-entrypoint" &
+gw=$!
+pids="$gw $pids"
+wait "$gw"

@@ -1,0 +1,132 @@
+// stack.mjs - start and stop the real mcpgw stack on loopback for integration tests:
+// two upstream MCP servers (server-everything and the toolbox fixture), then
+// mcpgw-entrypoint, which starts the pool and lighttpd.  Every process gets its own
+// process group so that stop() can end it and everything it spawned.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, writeFileSync, readFileSync, existsSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const TESTS = path.join(ROOT, 'tests');
+
+export async function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => { const { port } = s.address(); s.close(() => resolve(port)); });
+  });
+}
+
+export async function waitFor(what, fn, timeoutMs = 15000, everyMs = 50) {
+  const end = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < end) {
+    try { if (await fn()) return; } catch (e) { last = e; }
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${last.message}` : ''}`);
+}
+
+export async function portOpen(port) {
+  return new Promise((resolve) => {
+    const c = net.connect(port, '127.0.0.1');
+    c.on('connect', () => { c.destroy(); resolve(true); });
+    c.on('error', () => resolve(false));
+  });
+}
+
+/* A child process in its own group whose output is collected in memory. */
+class Proc {
+  constructor(name, cmd, args, opts) {
+    this.name = name;
+    this.out = '';
+    this.err = '';
+    this.child = spawn(cmd, args, { ...opts, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child.stdout.on('data', (d) => { this.out += d; });
+    this.child.stderr.on('data', (d) => { this.err += d; });
+    this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+  }
+  get pid() { return this.child.pid; }
+  signal(sig) { try { process.kill(this.pid, sig); } catch { /* gone */ } }
+  async stop(sig = 'SIGTERM', graceMs = 8000) {
+    this.signal(sig);
+    const t = setTimeout(() => { try { process.kill(-this.pid, 'SIGKILL'); } catch { /* gone */ } }, graceMs);
+    const r = await this.exited;
+    clearTimeout(t);
+    try { process.kill(-this.pid, 'SIGKILL'); } catch { /* group already empty */ }
+    return r;
+  }
+}
+
+export async function startUpstream(kind, port, env = {}) {
+  const args = kind === 'everything'
+    ? ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'streamableHttp']
+    : ['fixtures/upstream-toolbox.mjs'];
+  const p = new Proc(kind, process.execPath, args, { cwd: TESTS, env: { ...process.env, PORT: String(port), ...env } });
+  await waitFor(`${kind} upstream on port ${port}`, () => portOpen(port));
+  return p;
+}
+
+/* Start the whole stack.  Returns an object with URLs, processes and stop(). */
+export async function startStack({ env = {}, toolboxTimeoutMs } = {}) {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mcpgw-it-'));
+  const ports = { gw: await freePort(), everything: await freePort(), toolbox: await freePort() };
+  const everything = await startUpstream('everything', ports.everything);
+  const toolbox = await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1' });
+  const toolboxEntry = { name: 'toolbox', url: `http://127.0.0.1:${ports.toolbox}/mcp`,
+    headers: { Authorization: 'Bearer ${TOOLBOX_TOKEN}', 'X-Client': 'mcpgw-tests' } };
+  if (toolboxTimeoutMs) toolboxEntry.timeout_ms = toolboxTimeoutMs;
+  writeFileSync(path.join(dir, 'upstreams.json'), JSON.stringify({
+    separator: '__',
+    upstreams: [{ name: 'everything', url: `http://127.0.0.1:${ports.everything}/mcp` }, toolboxEntry],
+  }));
+  const gwEnv = {
+    ...process.env,
+    MCPGW_RUNTIME_DIR: dir,
+    MCPGW_UPSTREAMS: path.join(dir, 'upstreams.json'),
+    MCPGW_BIND: '127.0.0.1',
+    MCPGW_PORT: String(ports.gw),
+    MCPGW_SOCKET: path.join(dir, 'fcgi.sock'),
+    MCPGW_LIGHTTPD_CONF: path.join(ROOT, 'lighttpd.conf'),
+    MCPGW_POOL_BIN: path.join(ROOT, 'build/mcpgw-pool'),
+    MCPGW_WORKERS: '2',
+    MCPGW_DRAIN_DELAY: '0',
+    TOOLBOX_TOKEN: 'tok-SECRET-never-logged-5f1c',
+    ...env,
+  };
+  const gw = new Proc('mcpgw', path.join(ROOT, 'build/mcpgw-entrypoint'), [], { cwd: dir, env: gwEnv });
+  const base = `http://127.0.0.1:${ports.gw}`;
+  try {
+    await waitFor('gateway /health', async () => (await fetch(`${base}/health`)).status === 200);
+  } catch (e) {
+    await gw.stop('SIGKILL', 100);
+    throw new Error(`${e.message}\n--- gateway stderr ---\n${gw.err}\n--- stdout ---\n${gw.out}`);
+  }
+  return {
+    dir, ports, base, mcp: `${base}/mcp`, gw, everything, toolbox, env: gwEnv,
+    async restartToolbox() {
+      this.toolbox = await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1' });
+    },
+    async stop() {
+      const r = await gw.stop('SIGTERM');
+      await everything.stop();
+      await this.toolbox.stop();
+      if (!process.env.KEEP_TMP) rmSync(dir, { recursive: true, force: true });
+      return r;
+    },
+  };
+}
+
+/* Children of pid according to /proc (Linux). */
+export function childrenOf(pid) {
+  const f = `/proc/${pid}/task/${pid}/children`;
+  if (!existsSync(f)) return [];
+  return readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+export function commOf(pid) {
+  try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; }
+}
