@@ -43,7 +43,8 @@ static int config_env_str(const char *name, const char *def, char *out, size_t o
     if (v == NULL || v[0] == '\0')
         v = def;
     if (strlen(v) >= outlen) {
-        snprintf(err, errlen, "%s: value longer than %zu bytes", name, outlen - 1);
+        snprintf(err, errlen, "%s=\"%.60s%s\": value longer than %zu bytes", name, v,
+                 strlen(v) > 60 ? "..." : "", outlen - 1);
         return -1;
     }
     snprintf(out, outlen, "%s", v);
@@ -57,14 +58,18 @@ static int config_name_char(int c)
 
 int config_upstream_name_ok(const char *name, const char *sep)
 {
+    char joined[UPSTREAM_NAME_MAX + CONFIG_SEP_MAX + 1];
     size_t n = strlen(name);
 
-    if (n == 0 || n > UPSTREAM_NAME_MAX)
+    if (n == 0 || n > UPSTREAM_NAME_MAX || strlen(sep) >= CONFIG_SEP_MAX)
         return 0;
     for (size_t i = 0; i < n; i++)
         if (!config_name_char((unsigned char)name[i]))
             return 0;
-    return strstr(name, sep) == NULL;
+    /* The first occurrence of the separator in "name<sep>" must be the one we appended:
+     * not inside the name, and not straddling its end ("a_" + "__" reads as "a" + "___"). */
+    snprintf(joined, sizeof(joined), "%s%s", name, sep);
+    return strstr(joined, sep) == joined + n;
 }
 
 static int config_loopback(const char *addr)
@@ -306,7 +311,7 @@ int config_parse_upstreams(config_t *c, const char *text, const char *source,
 
     config_free_upstreams(c);
     snprintf(c->separator, sizeof(c->separator), "__");
-    doc = cJSON_Parse(text);
+    doc = cJSON_ParseWithOpts(text, NULL, 1);   /* refuse trailing data */
     if (doc == NULL || !cJSON_IsObject(doc)) {
         const char *at = cJSON_GetErrorPtr();
 

@@ -58,8 +58,9 @@ int config_parse_upstreams(config_t *c, const char *text, const char *source,
 /* Release what config_load allocated; safe on a zeroed or failed config. */
 void config_free(config_t *c);
 
-/* Whether name is a valid upstream name for separator sep (charset, length, and no
- * occurrence of sep, which would make prefixed names ambiguous). */
+/* Whether name is a valid upstream name for separator sep: charset, length, and the
+ * first occurrence of sep in "name<sep>" is the appended one (otherwise prefixed names
+ * would be ambiguous). */
 int config_upstream_name_ok(const char *name, const char *sep);
 
 #endif

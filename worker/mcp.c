@@ -2,6 +2,7 @@
 /* mcp.c - MCP Streamable HTTP: session lifecycle and JSON-RPC method dispatch. */
 #include "mcp.h"
 
+#include <arpa/inet.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -63,11 +64,20 @@ static int mcp_origin_host(const char *origin, char *host, size_t hostlen)
     } else {
         n = strcspn(p, ":/");
     }
-    if (n == 0 || n >= hostlen)
+    /* An origin is scheme://host[:port] and nothing else. */
+    if (n == 0 || n >= hostlen || (p[n] != '\0' && p[n] != ':'))
         return -1;
     memcpy(host, p, n);
     host[n] = '\0';
     return 0;
+}
+
+/* 127.0.0.0/8 written as a dotted quad (not a DNS name such as 127.0.0.1.evil.com). */
+static int mcp_ipv4_loopback(const char *host)
+{
+    struct in_addr a;
+
+    return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
 }
 
 int mcp_origin_allowed(const config_t *cfg, const char *origin)
@@ -81,8 +91,8 @@ int mcp_origin_allowed(const config_t *cfg, const char *origin)
             return 1;
     if (cfg->allow_loopback_origins && mcp_origin_host(origin, host, sizeof(host)) == 0 &&
         (strncasecmp(origin, "http://", 7) == 0 || strncasecmp(origin, "https://", 8) == 0))
-        return strcasecmp(host, "localhost") == 0 || strncmp(host, "127.", 4) == 0 ||
-               strcmp(host, "[::1]") == 0;
+        return strcasecmp(host, "localhost") == 0 || strcmp(host, "[::1]") == 0 ||
+               mcp_ipv4_loopback(host);
     return 0;
 }
 
@@ -128,7 +138,7 @@ static int mcp_session_check(gateway_t *g, const char *sid, char *err, size_t er
     if (mcp_session_key(key, sizeof(key), sid) < 0)
         return 0;
     rc = store_get(g->store, key, &v, &len, &exp, err, errlen);
-    if (rc == 1 && exp - (int64_t)time(NULL) < g->cfg->session_ttl / 2) {
+    if (rc == 1 && exp - store_now() < g->cfg->session_ttl / 2) {
         char ignore[128];
 
         if (store_put(g->store, key, v, len, g->cfg->session_ttl, ignore, sizeof(ignore)) < 0)
@@ -236,7 +246,9 @@ static void mcp_post(gateway_t *g, const http_request_t *req, http_response_t *r
     const cJSON *method, *id, *params;
     enum jsonrpc_kind kind;
 
-    if (req->content_type == NULL || strncasecmp(req->content_type, "application/json", 16) != 0) {
+    if (req->content_type == NULL || strncasecmp(req->content_type, "application/json", 16) != 0 ||
+        (req->content_type[16] != '\0' && req->content_type[16] != ';' &&
+         req->content_type[16] != ' ')) {
         mcp_fail(resp, 415, JSONRPC_INVALID_REQUEST,
                  "Content-Type must be application/json, not \"%.60s\"",
                  req->content_type != NULL ? req->content_type : "(none)");

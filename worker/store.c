@@ -35,7 +35,7 @@ void store_clock_offset_for_tests(int64_t seconds)
     store_clock_offset = seconds;
 }
 
-static int64_t store_now(void)
+int64_t store_now(void)
 {
     return (int64_t)time(NULL) + store_clock_offset;
 }

@@ -81,6 +81,10 @@ struct store_ops {
 
 extern const struct store_ops store_sqlite_ops;
 
+/* The store's clock in Unix seconds: time(NULL), plus the testing offset below.
+ * Compare expiries returned by store_get with this, not with time(NULL). */
+int64_t store_now(void);
+
 /* Testing only: shift the store's clock (time(NULL)) by seconds for this process, so
  * that tests can make records expire without waiting.  0 restores the real clock. */
 void store_clock_offset_for_tests(int64_t seconds);
