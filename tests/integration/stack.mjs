@@ -61,6 +61,8 @@ class Proc {
   }
 }
 
+export const TOOLBOX_TOKEN = 'tok-SECRET-never-logged-5f1c';
+
 export async function startUpstream(kind, port, env = {}) {
   const args = kind === 'everything'
     ? ['node_modules/@modelcontextprotocol/server-everything/dist/index.js', 'streamableHttp']
@@ -75,7 +77,7 @@ export async function startStack({ env = {}, toolboxTimeoutMs } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'mcpgw-it-'));
   const ports = { gw: await freePort(), everything: await freePort(), toolbox: await freePort() };
   const everything = await startUpstream('everything', ports.everything);
-  const toolbox = await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1' });
+  const toolbox = await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1', TOOLBOX_TOKEN });
   const toolboxEntry = { name: 'toolbox', url: `http://127.0.0.1:${ports.toolbox}/mcp`,
     headers: { Authorization: 'Bearer ${TOOLBOX_TOKEN}', 'X-Client': 'mcpgw-tests' } };
   if (toolboxTimeoutMs) toolboxEntry.timeout_ms = toolboxTimeoutMs;
@@ -94,7 +96,7 @@ export async function startStack({ env = {}, toolboxTimeoutMs } = {}) {
     MCPGW_POOL_BIN: path.join(ROOT, 'build/mcpgw-pool'),
     MCPGW_WORKERS: '2',
     MCPGW_DRAIN_DELAY: '0',
-    TOOLBOX_TOKEN: 'tok-SECRET-never-logged-5f1c',
+    TOOLBOX_TOKEN,
     ...env,
   };
   const gw = new Proc('mcpgw', path.join(ROOT, 'build/mcpgw-entrypoint'), [], { cwd: dir, env: gwEnv });
@@ -108,7 +110,7 @@ export async function startStack({ env = {}, toolboxTimeoutMs } = {}) {
   return {
     dir, ports, base, mcp: `${base}/mcp`, gw, everything, toolbox, env: gwEnv,
     async restartToolbox() {
-      this.toolbox = await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1' });
+      this.toolbox = await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1', TOOLBOX_TOKEN });
     },
     async stop() {
       const r = await gw.stop('SIGTERM');
