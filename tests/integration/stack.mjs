@@ -105,6 +105,8 @@ export async function startStack({ env = {}, toolboxTimeoutMs } = {}) {
     await waitFor('gateway /health', async () => (await fetch(`${base}/health`)).status === 200);
   } catch (e) {
     await gw.stop('SIGKILL', 100);
+    await everything.stop();
+    await toolbox.stop();
     throw new Error(`${e.message}\n--- gateway stderr ---\n${gw.err}\n--- stdout ---\n${gw.out}`);
   }
   return {
