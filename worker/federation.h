@@ -11,6 +11,9 @@
  * Upstream sessions are opened lazily, one per gateway session and upstream, and
  * their ids kept in the store; an upstream that forgets its session (HTTP 404) is
  * initialised again once and the request retried.
+ *
+ * `gsid` below is the gateway session's handle (the SHA-256 of its id, see mcp.c),
+ * never the id itself.
  */
 #ifndef MCPGW_FEDERATION_H
 #define MCPGW_FEDERATION_H

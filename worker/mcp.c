@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "digest.h"
 #include "federation.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -22,7 +23,7 @@ static const char *const mcp_versions[] = { "2025-11-25", "2025-06-18", "2025-03
 /* Everything a method handler needs about the exchange in progress. */
 struct mcp_call {
     gateway_t *g;
-    const char *sid;          /* gateway session id (validated) */
+    const char *sid;          /* the session's handle (SHA-256 of its id) */
     const cJSON *id;
     const cJSON *params;      /* may be NULL */
     http_response_t *resp;
@@ -117,26 +118,26 @@ static void mcp_fail(http_response_t *resp, int status, int code, const char *fm
     mcp_reply(resp, status, jsonrpc_error(NULL, code, msg, NULL));
 }
 
-static int mcp_session_key(char *out, size_t outlen, const char *sid)
+/* The store never holds a session id, only its SHA-256 (the session's "handle"): a copy
+ * of the store does not let anyone take over sessions.  Logs show the handle's first 12
+ * digits.  Returns -1 for an id that cannot be one of ours (32 lowercase hex digits). */
+static int mcp_session_handle(char handle[DIGEST_HEX_LEN + 1], const char *sid)
 {
-    /* Ids we hand out are 32 hex digits; anything else cannot be ours. */
     if (strlen(sid) != 2 * MCP_SID_BYTES || strspn(sid, "0123456789abcdef") != 2 * MCP_SID_BYTES)
         return -1;
-    snprintf(out, outlen, "s:%s", sid);
-    return 0;
+    return digest_sha256_hex(handle, sid, strlen(sid));
 }
 
 /* 1 live, 0 unknown/ended/expired, -1 store error (err filled).  Slides the expiry
  * forward when less than half of the TTL is left. */
-static int mcp_session_check(gateway_t *g, const char *sid, char *err, size_t errlen)
+static int mcp_session_check(gateway_t *g, const char *handle, char *err, size_t errlen)
 {
-    char key[64], *v = NULL;
+    char key[DIGEST_HEX_LEN + 8], *v = NULL;
     size_t len;
     int64_t exp;
     int rc;
 
-    if (mcp_session_key(key, sizeof(key), sid) < 0)
-        return 0;
+    snprintf(key, sizeof(key), "s:%s", handle);
     rc = store_get(g->store, key, &v, &len, &exp, err, errlen);
     if (rc == 1 && exp - store_now() < g->cfg->session_ttl / 2) {
         char ignore[128];
@@ -155,7 +156,8 @@ static cJSON *mcp_initialize(gateway_t *g, const cJSON *id, const cJSON *params,
     const cJSON *ci = cJSON_GetObjectItemCaseSensitive(params, "clientInfo");
     const cJSON *cn = cJSON_GetObjectItemCaseSensitive(ci, "name");
     const char *version;
-    char sid[2 * MCP_SID_BYTES + 1], key[64], err[256], rec[128];
+    char sid[2 * MCP_SID_BYTES + 1], handle[DIGEST_HEX_LEN + 1], key[DIGEST_HEX_LEN + 8];
+    char err[256], rec[128], shortid[13];
     cJSON *result, *caps, *info;
     int rc;
 
@@ -165,7 +167,11 @@ static cJSON *mcp_initialize(gateway_t *g, const cJSON *id, const cJSON *params,
     version = mcp_protocol_negotiate(pv->valuestring);
     if (rand_hex(sid, MCP_SID_BYTES) < 0)
         return jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "no randomness for a session id", NULL);
-    snprintf(key, sizeof(key), "s:%s", sid);
+    if (mcp_session_handle(handle, sid) < 0)
+        return jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "SHA-256 unavailable", NULL);
+    snprintf(key, sizeof(key), "s:%s", handle);
+    memcpy(shortid, handle, sizeof(shortid) - 1);
+    shortid[sizeof(shortid) - 1] = '\0';
     snprintf(rec, sizeof(rec), "{\"v\":\"%s\",\"t\":%lld}", version, (long long)time(NULL));
     rc = store_add(g->store, key, rec, strlen(rec), g->cfg->session_ttl, err, sizeof(err));
     if (rc != 1) {
@@ -174,7 +180,7 @@ static cJSON *mcp_initialize(gateway_t *g, const cJSON *id, const cJSON *params,
                               rc < 0 ? err : "session id collision");
     }
     http_response_header(resp, "Mcp-Session-Id", sid);
-    log_info("session opened", LOG_S("session", sid), LOG_S("protocol", version),
+    log_info("session opened", LOG_S("session", shortid), LOG_S("protocol", version),
              LOG_S("client", cJSON_IsString(cn) ? cn->valuestring : NULL));
 
     result = cJSON_CreateObject();
@@ -239,7 +245,7 @@ static const struct mcp_method {
 
 static void mcp_post(gateway_t *g, const http_request_t *req, http_response_t *resp)
 {
-    char err[256];
+    char err[256], handle[DIGEST_HEX_LEN + 1];
     int code = 0, rc;
     const char *why = NULL;
     cJSON *msg, *answer = NULL;
@@ -287,7 +293,8 @@ static void mcp_post(gateway_t *g, const http_request_t *req, http_response_t *r
                  "Mcp-Session-Id header required: send initialize first");
         goto done;
     }
-    rc = mcp_session_check(g, req->session_id, err, sizeof(err));
+    rc = mcp_session_handle(handle, req->session_id) < 0 ? 0
+         : mcp_session_check(g, handle, err, sizeof(err));
     if (rc < 0) {
         mcp_fail(resp, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
         goto done;
@@ -305,7 +312,7 @@ static void mcp_post(gateway_t *g, const http_request_t *req, http_response_t *r
     for (size_t i = 0; i < sizeof(mcp_methods) / sizeof(mcp_methods[0]); i++) {
         if (strcmp(method->valuestring, mcp_methods[i].name) == 0) {
             struct mcp_call c = {
-                .g = g, .sid = req->session_id, .id = id, .params = params, .resp = resp,
+                .g = g, .sid = handle, .id = id, .params = params, .resp = resp,
             };
 
             answer = mcp_methods[i].fn(&c);
@@ -322,7 +329,7 @@ done:
 
 static void mcp_delete(gateway_t *g, const http_request_t *req, http_response_t *resp)
 {
-    char key[64], err[256];
+    char key[DIGEST_HEX_LEN + 8], err[256], handle[DIGEST_HEX_LEN + 1], shortid[13];
     int rc;
 
     snprintf(resp->log_method, sizeof(resp->log_method), "DELETE");
@@ -330,7 +337,8 @@ static void mcp_delete(gateway_t *g, const http_request_t *req, http_response_t 
         mcp_fail(resp, 400, JSONRPC_INVALID_REQUEST, "Mcp-Session-Id header required");
         return;
     }
-    rc = mcp_session_check(g, req->session_id, err, sizeof(err));
+    rc = mcp_session_handle(handle, req->session_id) < 0 ? 0
+         : mcp_session_check(g, handle, err, sizeof(err));
     if (rc < 0) {
         mcp_fail(resp, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
         return;
@@ -339,13 +347,15 @@ static void mcp_delete(gateway_t *g, const http_request_t *req, http_response_t 
         mcp_fail(resp, 404, JSONRPC_INVALID_REQUEST, "unknown or expired session");
         return;
     }
-    mcp_session_key(key, sizeof(key), req->session_id);
+    snprintf(key, sizeof(key), "s:%s", handle);
     if (store_del(g->store, key, err, sizeof(err)) < 0) {
         mcp_fail(resp, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
         return;
     }
-    fed_end_session(g, req->session_id);
-    log_info("session ended", LOG_S("session", req->session_id));
+    fed_end_session(g, handle);
+    memcpy(shortid, handle, sizeof(shortid) - 1);
+    shortid[sizeof(shortid) - 1] = '\0';
+    log_info("session ended", LOG_S("session", shortid));
     resp->status = 204;
 }
 

@@ -13,6 +13,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "store.h"
@@ -357,6 +358,25 @@ Test(session, initialize_opens_a_session, .init = setup, .fini = teardown)
                                                  "tools")));
     cr_expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(r, "serverInfo"),
                                          "name")->valuestring, "mcpgw");
+}
+
+Test(session, the_store_holds_only_a_hash_of_the_session_id, .init = setup, .fini = teardown)
+{
+    const char *sid = open_session();
+    char key[128], hash[DIGEST_HEX_LEN + 1], err[256], *v = NULL;
+    size_t len;
+
+    snprintf(key, sizeof(key), "s:%s", sid);
+    cr_expect_eq(store_get(gw.store, key, &v, &len, NULL, err, sizeof(err)), 0,
+                 "the raw session id is a store key");
+    free(v);
+    v = NULL;
+    cr_assert_eq(digest_sha256_hex(hash, sid, strlen(sid)), 0);
+    snprintf(key, sizeof(key), "s:%s", hash);
+    cr_expect_eq(store_get(gw.store, key, &v, &len, NULL, err, sizeof(err)), 1,
+                 "no record under the SHA-256 of the session id");
+    cr_expect_null(v != NULL ? strstr(v, sid) : NULL, "the record contains the raw id");
+    free(v);
 }
 
 Test(session, initialize_with_an_unknown_version_gets_the_latest,
