@@ -385,7 +385,9 @@ done:
 }
 
 /* Build the merged catalogue of kind from every upstream and cache it. */
-static cJSON *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind kind)
+/* Build the merged catalogue of kind from every upstream, cache it in the store, and
+ * return its text (caller frees; NULL when out of memory). */
+static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind kind)
 {
     const struct fed_kind_desc *d = &fed_kinds[kind];
     cJSON *cat = cJSON_CreateObject();
@@ -409,24 +411,115 @@ static cJSON *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind 
     if (text != NULL && store_put(g->store, d->cache_key, text, strlen(text), ttl,
                                   err, sizeof(err)) < 0)
         log_warn("catalogue not cached", LOG_S("error", err));
-    free(text);
-    return cat;
+    cJSON_Delete(cat);
+    return text;
 }
 
-static cJSON *fed_catalogue(gateway_t *g, const char *gsid, enum fed_kind kind)
+_Static_assert(sizeof(((gateway_t *)0)->fed_cache) / sizeof(void *) == FED_KIND_COUNT,
+               "gateway_t.fed_cache needs one slot per fed_kind");
+
+/* This worker's copy of one kind's catalogue, parsed, with its pages already rendered.
+ * It is valid while the store holds exactly the same text: the store stays the one
+ * source of truth (TTL, list_changed drops), and a hit costs a read and a memcmp
+ * instead of parsing and printing the catalogue for every tools/list. */
+#define FED_PAGES_CACHED 8
+
+struct fed_cache {
+    char *text;                         /* the store record it was built from */
+    size_t len;
+    cJSON *items;                       /* parsed "items" of text (owned via doc) */
+    cJSON *doc;
+    long offsets[FED_PAGES_CACHED];     /* which pages are rendered */
+    char *pages[FED_PAGES_CACHED];      /* rendered "result" objects */
+    unsigned next_slot;
+};
+
+static void fed_cache_clear(struct fed_cache *c)
+{
+    free(c->text);
+    cJSON_Delete(c->doc);
+    for (size_t i = 0; i < FED_PAGES_CACHED; i++)
+        free(c->pages[i]);
+    memset(c, 0, sizeof(*c));
+}
+
+void fed_cache_free(gateway_t *g)
+{
+    for (size_t k = 0; k < FED_KIND_COUNT; k++) {
+        if (g->fed_cache[k] != NULL)
+            fed_cache_clear(g->fed_cache[k]);
+        free(g->fed_cache[k]);
+        g->fed_cache[k] = NULL;
+    }
+}
+
+/* Make c hold the current catalogue of kind (from the store, or built).  0 or -1. */
+static int fed_cache_refresh(gateway_t *g, const char *gsid, enum fed_kind kind,
+                             struct fed_cache *c)
 {
     char *v = NULL, err[256];
-    size_t len;
-    cJSON *cat;
+    size_t len = 0;
+    cJSON *doc, *items;
 
-    if (store_get(g->store, fed_kinds[kind].cache_key, &v, &len, NULL, err, sizeof(err)) == 1) {
-        cat = cJSON_ParseWithLength(v, len);
+    if (store_get(g->store, fed_kinds[kind].cache_key, &v, &len, NULL, err, sizeof(err)) == 1 &&
+        c->text != NULL && len == c->len && memcmp(v, c->text, len) == 0) {
         free(v);
-        if (cJSON_IsArray(cJSON_GetObjectItemCaseSensitive(cat, "items")))
-            return cat;
-        cJSON_Delete(cat);
+        return 0;
     }
-    return fed_catalogue_build(g, gsid, kind);
+    if (v == NULL) {
+        v = fed_catalogue_build(g, gsid, kind);
+        if (v == NULL)
+            return -1;
+        len = strlen(v);
+    }
+    doc = cJSON_ParseWithLength(v, len);
+    items = cJSON_GetObjectItemCaseSensitive(doc, "items");
+    if (!cJSON_IsArray(items)) {
+        cJSON_Delete(doc);
+        free(v);
+        return -1;
+    }
+    fed_cache_clear(c);
+    c->text = v;
+    c->len = len;
+    c->doc = doc;
+    c->items = items;
+    return 0;
+}
+
+/* The rendered result of the page starting at offset (owned by the cache). */
+static const char *fed_cache_page(const gateway_t *g, enum fed_kind kind, struct fed_cache *c,
+                                  long offset)
+{
+    cJSON *result, *page, *it;
+    long n = 0, k = 0;
+    unsigned slot;
+
+    for (size_t i = 0; i < FED_PAGES_CACHED; i++)
+        if (c->pages[i] != NULL && c->offsets[i] == offset)
+            return c->pages[i];
+    result = cJSON_CreateObject();
+    page = cJSON_AddArrayToObject(result, fed_kinds[kind].array_key);
+    cJSON_ArrayForEach(it, c->items) {
+        if (k++ < offset)
+            continue;
+        if (n == g->cfg->page_size)
+            break;
+        cJSON_AddItemToArray(page, cJSON_Duplicate(it, 1));
+        n++;
+    }
+    if (it != NULL) {
+        char next[32];
+
+        snprintf(next, sizeof(next), "o%ld", offset + n);
+        cJSON_AddStringToObject(result, "nextCursor", next);
+    }
+    slot = c->next_slot++ % FED_PAGES_CACHED;
+    free(c->pages[slot]);
+    c->pages[slot] = cJSON_PrintUnformatted(result);
+    c->offsets[slot] = offset;
+    cJSON_Delete(result);
+    return c->pages[slot];
 }
 
 /* Cursors given to clients: "o" followed by the offset of the next page. */
@@ -447,28 +540,26 @@ static int fed_cursor_decode(const cJSON *params, long *offset)
 cJSON *fed_list(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
                 const cJSON *params)
 {
-    const struct fed_kind_desc *d = &fed_kinds[kind];
-    cJSON *cat, *items, *result, *page;
-    long offset, n, total;
+    struct fed_cache *c = g->fed_cache[kind];
+    const char *page;
+    long offset;
 
     if (fed_cursor_decode(params, &offset) < 0)
         return jsonrpc_error(id, JSONRPC_INVALID_PARAMS, "invalid cursor", NULL);
-    cat = fed_catalogue(g, gsid, kind);
-    items = cJSON_GetObjectItemCaseSensitive(cat, "items");
-    total = cJSON_GetArraySize(items);
-    result = cJSON_CreateObject();
-    page = cJSON_AddArrayToObject(result, d->array_key);
-    n = 0;
-    for (long k = offset; k < total && n < g->cfg->page_size; k++, n++)
-        cJSON_AddItemToArray(page, cJSON_Duplicate(cJSON_GetArrayItem(items, (int)k), 1));
-    if (offset + n < total) {
-        char next[32];
-
-        snprintf(next, sizeof(next), "o%ld", offset + n);
-        cJSON_AddStringToObject(result, "nextCursor", next);
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL)
+            return jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
+        g->fed_cache[kind] = c;
     }
-    cJSON_Delete(cat);
-    return jsonrpc_result(id, result);
+    if (fed_cache_refresh(g, gsid, kind, c) < 0)
+        return jsonrpc_errorf(id, JSONRPC_INTERNAL_ERROR, "%s: catalogue unavailable",
+                              fed_kinds[kind].list_method);
+    page = fed_cache_page(g, kind, c, offset);
+    if (page == NULL)
+        return jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
+    /* A raw item is printed verbatim: the page is copied, not re-rendered. */
+    return jsonrpc_result(id, cJSON_CreateRaw(page));
 }
 
 cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,

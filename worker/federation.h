@@ -46,6 +46,9 @@ cJSON *fed_list(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
 cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
                 const cJSON *params, const char **upstream);
 
+/* Free this worker's rendered copies of the catalogues (gateway_close calls it). */
+void fed_cache_free(gateway_t *g);
+
 /* End every upstream session opened for gsid (best effort) and forget them. */
 void fed_end_session(gateway_t *g, const char *gsid);
 

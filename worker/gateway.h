@@ -23,6 +23,7 @@ typedef struct gateway {
     upstream_t *up[CONFIG_UPSTREAMS_MAX];
     size_t n_up;
     long next_id;                       /* ids of requests this worker sends upstream */
+    void *fed_cache[2];                 /* federation.c's per-kind catalogue copies */
     char draining_path[CONFIG_PATH_MAX + 16];
 } gateway_t;
 
