@@ -1,0 +1,69 @@
+output "cluster_name" {
+  description = "Name of the ECS cluster."
+  value       = aws_ecs_cluster.this.name
+}
+
+output "cluster_arn" {
+  description = "ARN of the ECS cluster."
+  value       = aws_ecs_cluster.this.arn
+}
+
+output "service_name" {
+  description = "Name of the ECS service."
+  value       = aws_ecs_service.this.name
+}
+
+output "service_arn" {
+  description = "ARN of the ECS service."
+  value       = aws_ecs_service.this.id
+}
+
+output "task_definition_arn" {
+  description = "ARN (with revision) of the task definition the service runs."
+  value       = aws_ecs_task_definition.this.arn
+}
+
+output "task_definition_family" {
+  description = "Family of the task definition."
+  value       = aws_ecs_task_definition.this.family
+}
+
+output "container_name" {
+  description = "Name of the gateway container in the task."
+  value       = local.container_name
+}
+
+output "image" {
+  description = "Image reference the task definition runs (image with worker_image_tag applied)."
+  value       = local.image
+}
+
+output "log_group_name" {
+  description = "CloudWatch log group of the container."
+  value       = aws_cloudwatch_log_group.this.name
+}
+
+output "log_group_arn" {
+  description = "ARN of the container's log group."
+  value       = aws_cloudwatch_log_group.this.arn
+}
+
+output "execution_role_arn" {
+  description = "ARN of the execution role (image pull, logs, secrets)."
+  value       = aws_iam_role.execution.arn
+}
+
+output "task_role_arn" {
+  description = "ARN of the task role (sessions table, app key)."
+  value       = aws_iam_role.task.arn
+}
+
+output "security_group_id" {
+  description = "ID of the tasks' security group."
+  value       = aws_security_group.task.id
+}
+
+output "keepalive_idle" {
+  description = "MCPGW_KEEPALIVE_IDLE given to the container (ALB idle timeout + margin)."
+  value       = local.keepalive_idle
+}

@@ -1,0 +1,304 @@
+# Offline tests of the whole deployment (mock AWS provider): the modules wired together the way
+# `terraform apply` builds them, and the root's own plan-time checks.
+
+mock_provider "aws" {
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"] }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "eu-west-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+
+  # Computed ARNs that other resources validate at apply.
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn    = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+      key_id = "11111111-2222-3333-4444-555555555555"
+    }
+  }
+  mock_resource "aws_dynamodb_table" {
+    defaults = { arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/mcpgw-sessions" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mcpgw-flowlogs-1" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/mcpgw" }
+  }
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/mcpgw/0123456789abcdef"
+      arn_suffix = "app/mcpgw/0123456789abcdef"
+      dns_name   = "mcpgw-1234567890.eu-west-1.elb.amazonaws.com"
+      zone_id    = "Z32O12XQLNTSW2"
+    }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/mcpgw2024/fedcba9876543210"
+      arn_suffix = "targetgroup/mcpgw2024/fedcba9876543210"
+    }
+  }
+  mock_resource "aws_lb_listener" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/mcpgw/0123456789abcdef/0011223344556677" }
+  }
+  mock_resource "aws_ecs_cluster" {
+    defaults = {
+      arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/mcpgw"
+      id  = "arn:aws:ecs:eu-west-1:123456789012:cluster/mcpgw"
+    }
+  }
+  mock_resource "aws_ecs_task_definition" {
+    defaults = { arn = "arn:aws:ecs:eu-west-1:123456789012:task-definition/mcpgw:1" }
+  }
+  mock_resource "aws_ecs_service" {
+    defaults = { id = "arn:aws:ecs:eu-west-1:123456789012:service/mcpgw/mcpgw" }
+  }
+  mock_resource "aws_appautoscaling_policy" {
+    defaults = { arn = "arn:aws:autoscaling:eu-west-1:123456789012:scalingPolicy:00000000-0000-0000-0000-000000000000:resource/ecs/service/mcpgw/mcpgw:policyName/p" }
+  }
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:eu-west-1:123456789012:repository/mcpgw"
+      repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw"
+    }
+  }
+}
+
+variables {
+  region                          = "eu-west-1"
+  domain_name                     = "mcp.example.com"
+  certificate_arn                 = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-1111-2222-3333-444444444444"
+  image                           = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw:1.0.0"
+  google_client_id_secret_arn     = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/google-client-id-AbCdEf"
+  google_client_secret_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/google-client-secret-GhIjKl"
+  signing_key_secret_arn          = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/signing-key-MnOpQr"
+  allowed_email_domains           = ["example.com"]
+}
+
+run "apply_builds_the_gateway" {
+  command = apply
+
+  override_resource {
+    target = module.service.aws_iam_role.execution
+    values = { arn = "arn:aws:iam::123456789012:role/mcpgw-exec-1" }
+  }
+  override_resource {
+    target = module.service.aws_iam_role.task
+    values = { arn = "arn:aws:iam::123456789012:role/mcpgw-task-1" }
+  }
+
+  assert {
+    condition     = output.mcp_url == "https://mcp.example.com/mcp"
+    error_message = "The MCP URL must be https://<domain>/mcp."
+  }
+
+  assert {
+    condition     = output.alb_dns_name == "mcpgw-1234567890.eu-west-1.elb.amazonaws.com" && output.log_group_name == "/ecs/mcpgw"
+    error_message = "The root must output the ALB's DNS name and the log group."
+  }
+
+  assert {
+    condition     = output.service_arn == "arn:aws:ecs:eu-west-1:123456789012:service/mcpgw/mcpgw"
+    error_message = "The root must output the service ARN."
+  }
+
+  assert {
+    condition     = module.service.execution_role_arn != module.service.task_role_arn
+    error_message = "The execution role and the task role must differ."
+  }
+
+  assert {
+    condition     = output.kms_key_arn == "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    error_message = "The data module must hand its key ARN to the root."
+  }
+
+  assert {
+    condition     = module.autoscaling.min_capacity == 2 && module.autoscaling.max_capacity == 10
+    error_message = "The default bounds are 2 to 10 tasks."
+  }
+
+  assert {
+    condition     = module.service.keepalive_idle > module.alb.idle_timeout
+    error_message = "lighttpd's keep-alive idle must exceed the ALB idle timeout."
+  }
+
+  assert {
+    condition     = module.alb.deregistration_delay >= var.drain_delay && module.alb.deregistration_delay <= var.stop_budget && var.stop_timeout > var.stop_budget
+    error_message = "The drain contract must hold: drain_delay <= deregistration_delay <= stop_budget < stop_timeout."
+  }
+
+  assert {
+    condition     = output.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw:1.0.0" && output.ecr_repository_url == null
+    error_message = "Without create_ecr_repository the given image runs as is."
+  }
+}
+
+run "worker_image_tag_rolls_only_the_image" {
+  command = plan
+
+  variables {
+    worker_image_tag = "1.1.0"
+  }
+
+  assert {
+    condition     = output.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw:1.1.0"
+    error_message = "worker_image_tag must select the tag to run."
+  }
+
+  assert {
+    condition     = module.alb.idle_timeout == 60 && output.mcp_url == "https://mcp.example.com/mcp"
+    error_message = "Rolling the image must leave the web tier's settings alone."
+  }
+}
+
+run "bounds_are_not_clamped" {
+  command = plan
+
+  variables {
+    min_capacity = 3
+    max_capacity = 4
+  }
+
+  assert {
+    condition     = module.autoscaling.min_capacity == 3 && module.autoscaling.max_capacity == 4
+    error_message = "min_capacity and max_capacity must reach the scalable target unchanged."
+  }
+}
+
+run "ecr_repository_option" {
+  command = apply
+
+  override_resource {
+    target = module.service.aws_iam_role.execution
+    values = { arn = "arn:aws:iam::123456789012:role/mcpgw-exec-1" }
+  }
+  override_resource {
+    target = module.service.aws_iam_role.task
+    values = { arn = "arn:aws:iam::123456789012:role/mcpgw-task-1" }
+  }
+
+  variables {
+    image                 = null
+    create_ecr_repository = true
+    worker_image_tag      = "2.0.0"
+  }
+
+  assert {
+    condition     = output.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw:2.0.0"
+    error_message = "With create_ecr_repository, the image comes from the new repository at worker_image_tag."
+  }
+
+  assert {
+    condition     = output.ecr_repository_url == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw"
+    error_message = "The root must output the repository URL."
+  }
+}
+
+run "route53_alias_when_a_zone_is_given" {
+  command = plan
+
+  variables {
+    route53_zone_id = "Z0123456789ABCDEFGHIJ"
+  }
+
+  assert {
+    condition     = aws_route53_record.gateway[0].name == "mcp.example.com" && aws_route53_record.gateway[0].type == "A" && one(aws_route53_record.gateway[0].alias).zone_id == "Z32O12XQLNTSW2"
+    error_message = "With a hosted zone, the domain must become an alias of the ALB."
+  }
+}
+
+# ---------------------------------------------------------------------------------------------
+# Refused at plan, with the root's variable names.
+
+run "invalid_cpu_memory_pair_is_refused" {
+  command = plan
+
+  variables {
+    task_cpu    = 256
+    task_memory = 4096
+  }
+
+  expect_failures = [var.task_memory]
+}
+
+run "valid_pair_is_accepted" {
+  command = plan
+
+  variables {
+    task_cpu    = 512
+    task_memory = 2048
+  }
+
+  assert {
+    condition     = output.mcp_url == "https://mcp.example.com/mcp"
+    error_message = "512 CPU / 2048 MiB is valid and must plan."
+  }
+}
+
+run "stop_timeout_within_budget_is_refused" {
+  command = plan
+
+  variables {
+    stop_timeout = 20
+  }
+
+  expect_failures = [var.stop_timeout]
+}
+
+run "deregistration_delay_outside_the_drain_is_refused" {
+  command = plan
+
+  variables {
+    deregistration_delay = 300
+  }
+
+  expect_failures = [var.deregistration_delay]
+}
+
+run "max_below_min_is_refused" {
+  command = plan
+
+  variables {
+    min_capacity = 4
+    max_capacity = 3
+  }
+
+  expect_failures = [var.max_capacity]
+}
+
+run "no_image_and_no_repository_is_refused" {
+  command = plan
+
+  variables {
+    image = null
+  }
+
+  expect_failures = [var.image]
+}
+
+run "no_nat_without_endpoints_is_refused" {
+  command = plan
+
+  variables {
+    nat_gateway_mode = "none"
+  }
+
+  expect_failures = [var.enable_vpc_endpoints]
+}
+
+run "domain_with_scheme_is_refused" {
+  command = plan
+
+  variables {
+    domain_name = "https://mcp.example.com"
+  }
+
+  expect_failures = [var.domain_name]
+}

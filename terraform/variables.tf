@@ -1,0 +1,336 @@
+# ---------------------------------------------------------------------------------------------
+# Where and what
+
+variable "region" {
+  description = "AWS region to deploy to (the ACM certificate must be in it)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as eu-west-1."
+  }
+}
+
+variable "name" {
+  description = "Name of the deployment: prefix of every resource (cluster, service, ALB, table, key alias)."
+  type        = string
+  default     = "mcpgw"
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,19}$", var.name))
+    error_message = "name must be 1-20 lower-case letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "domain_name" {
+  description = "Domain the gateway is served on; clients use https://<domain_name>/mcp."
+  type        = string
+
+  validation {
+    condition     = can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,}$", var.domain_name))
+    error_message = "domain_name must be a lower-case DNS name such as mcp.example.com (no scheme, no path)."
+  }
+}
+
+variable "certificate_arn" {
+  description = "ARN of an issued ACM certificate for domain_name, in the same region."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-zA-Z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)."
+  }
+}
+
+variable "route53_zone_id" {
+  description = "Route 53 hosted zone to create the domain's alias record in. Null: point the domain at the ALB yourself (see alb_dns_name)."
+  type        = string
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------
+# Image
+
+variable "image" {
+  description = "Gateway image: repository[:tag] or repository@sha256:digest. Null uses the repository created with create_ecr_repository."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.image != null || var.create_ecr_repository
+    error_message = "Give image, or set create_ecr_repository = true and push to the repository it creates."
+  }
+}
+
+variable "worker_image_tag" {
+  description = "Tag (or sha256:digest) of the image to run; replaces any tag in image. Rolling the workers to a new build is then `terraform apply -var worker_image_tag=NEW`, nothing else changes."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.worker_image_tag == null || can(regex("^(sha256:[a-f0-9]{64}|[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})$", coalesce(var.worker_image_tag, "x")))
+    error_message = "worker_image_tag must be an image tag or a sha256:<64 hex> digest."
+  }
+}
+
+variable "create_ecr_repository" {
+  description = "Create a private ECR repository named after name (scan on push, immutable tags, lifecycle policy)."
+  type        = bool
+  default     = false
+}
+
+variable "cpu_architecture" {
+  description = "CPU architecture the image is built for: X86_64 or ARM64."
+  type        = string
+  default     = "X86_64"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Size and scaling
+
+variable "task_cpu" {
+  description = "Task CPU units. 256 (0.25 vCPU) is the default until benchmarks of the gateway justify more."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = contains([256, 512, 1024, 2048, 4096, 8192, 16384], var.task_cpu)
+    error_message = "task_cpu = ${var.task_cpu} is not a Fargate task size. Valid task_cpu values: 256, 512, 1024, 2048, 4096, 8192, 16384."
+  }
+}
+
+variable "task_memory" {
+  description = "Task memory in MiB, valid for task_cpu on Fargate."
+  type        = number
+  default     = 512
+
+  validation {
+    condition     = contains(lookup(local.fargate_memory_by_cpu, tostring(var.task_cpu), []), var.task_memory)
+    error_message = "Fargate does not accept task_cpu = ${var.task_cpu} with task_memory = ${var.task_memory}. Valid memory (MiB) for cpu ${var.task_cpu}: ${join(", ", lookup(local.fargate_memory_by_cpu, tostring(var.task_cpu), ["none (task_cpu is not a Fargate size)"]))}."
+  }
+}
+
+variable "min_capacity" {
+  description = "Fewest tasks (also the count the service starts with). Used exactly as given."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.min_capacity >= 1 && floor(var.min_capacity) == var.min_capacity
+    error_message = "min_capacity must be a whole number, at least 1."
+  }
+}
+
+variable "max_capacity" {
+  description = "Most tasks. Used exactly as given."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.max_capacity >= var.min_capacity && floor(var.max_capacity) == var.max_capacity
+    error_message = "max_capacity (${var.max_capacity}) must be a whole number and at least min_capacity (${var.min_capacity})."
+  }
+}
+
+variable "cpu_target" {
+  description = "Average CPU utilisation (%) that target tracking keeps the service at."
+  type        = number
+  default     = 60
+}
+
+variable "requests_per_target_high" {
+  description = "Requests per task per minute above which step scaling adds tasks."
+  type        = number
+  default     = 3000
+}
+
+variable "requests_per_target_low" {
+  description = "Requests per task per minute below which step scaling removes a task."
+  type        = number
+  default     = 600
+}
+
+# ---------------------------------------------------------------------------------------------
+# Secrets and application settings
+
+variable "google_client_id_secret_arn" {
+  description = "Complete ARN of the Secrets Manager secret holding the Google OAuth client ID (MCPGW_GOOGLE_CLIENT_ID)."
+  type        = string
+}
+
+variable "google_client_secret_secret_arn" {
+  description = "Complete ARN of the Secrets Manager secret holding the Google OAuth client secret (MCPGW_GOOGLE_CLIENT_SECRET)."
+  type        = string
+}
+
+variable "signing_key_secret_arn" {
+  description = "Complete ARN of the Secrets Manager secret holding the gateway's token signing key (MCPGW_SIGNING_KEY)."
+  type        = string
+}
+
+variable "secrets_kms_key_arn" {
+  description = "ARN of the customer-managed KMS key the three secrets are encrypted with; null when they use aws/secretsmanager."
+  type        = string
+  default     = null
+}
+
+variable "allowed_email_domains" {
+  description = "E-mail domains whose Google accounts may sign in (MCPGW_ALLOWED_EMAIL_DOMAINS)."
+  type        = list(string)
+}
+
+variable "extra_environment" {
+  description = "Further plain (non-secret) environment variables for the gateway container."
+  type        = map(string)
+  default     = {}
+}
+
+variable "redeploy_trigger" {
+  description = "Change to any new string to make the next apply start a fresh deployment (tasks re-read their secrets), e.g. -var redeploy_trigger=$(date +%s)."
+  type        = string
+  default     = null
+}
+
+# ---------------------------------------------------------------------------------------------
+# Network
+
+variable "vpc_cidr" {
+  description = "IPv4 CIDR of the VPC (/16 to /20)."
+  type        = string
+  default     = "10.0.0.0/16"
+}
+
+variable "az_count" {
+  description = "Number of availability zones (2-6)."
+  type        = number
+  default     = 2
+}
+
+variable "nat_gateway_mode" {
+  description = "single, one_per_az or none (none needs enable_vpc_endpoints = true, and the gateway then reaches no non-AWS host: Google sign-in and upstream MCP servers need NAT)."
+  type        = string
+  default     = "single"
+}
+
+variable "enable_vpc_endpoints" {
+  description = "Create VPC endpoints (DynamoDB and S3 gateways; ECR, Logs, Secrets Manager, KMS interfaces) so AWS traffic bypasses NAT."
+  type        = bool
+  default     = false
+
+  validation {
+    condition     = var.enable_vpc_endpoints || var.nat_gateway_mode != "none"
+    error_message = "With nat_gateway_mode = \"none\" the tasks need enable_vpc_endpoints = true to pull their image, write logs and read secrets."
+  }
+}
+
+variable "enable_flow_logs" {
+  description = "Record VPC flow logs in CloudWatch."
+  type        = bool
+  default     = true
+}
+
+# ---------------------------------------------------------------------------------------------
+# Load balancer and the drain contract
+
+variable "alb_ssl_policy" {
+  description = "TLS 1.3 policy of the HTTPS listener."
+  type        = string
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+}
+
+variable "alb_ingress_cidr_blocks" {
+  description = "IPv4 ranges allowed to reach the ALB."
+  type        = list(string)
+  default     = ["0.0.0.0/0"]
+}
+
+variable "alb_idle_timeout" {
+  description = "ALB idle timeout in seconds; lighttpd's keep-alive idle is set to this + 5."
+  type        = number
+  default     = 60
+}
+
+variable "alb_deletion_protection" {
+  description = "Protect the ALB from deletion (set false and apply before terraform destroy)."
+  type        = bool
+  default     = true
+}
+
+variable "alb_access_logs_bucket" {
+  description = "S3 bucket for ALB access logs; null disables them."
+  type        = string
+  default     = null
+}
+
+variable "container_port" {
+  description = "Port lighttpd listens on in the container (MCPGW_PORT)."
+  type        = number
+  default     = 8080
+}
+
+variable "drain_delay" {
+  description = "MCPGW_DRAIN_DELAY: seconds /health answers 503 after SIGTERM before lighttpd stops accepting."
+  type        = number
+  default     = 5
+}
+
+variable "stop_budget" {
+  description = "MCPGW_STOP_BUDGET: seconds the container allows itself to stop after SIGTERM."
+  type        = number
+  default     = 25
+}
+
+variable "stop_timeout" {
+  description = "ECS stopTimeout: seconds from SIGTERM to SIGKILL; more than stop_budget, at most 120."
+  type        = number
+  default     = 30
+
+  validation {
+    condition     = var.stop_timeout > var.stop_budget && var.stop_timeout <= 120
+    error_message = "stop_timeout (${var.stop_timeout} s) must be greater than stop_budget (${var.stop_budget} s) and at most 120 s."
+  }
+}
+
+variable "deregistration_delay" {
+  description = "ALB deregistration delay in seconds: at least drain_delay, at most stop_budget."
+  type        = number
+  default     = 20
+
+  validation {
+    condition     = var.deregistration_delay >= var.drain_delay && var.deregistration_delay <= var.stop_budget
+    error_message = "deregistration_delay (${var.deregistration_delay} s) must be from drain_delay (${var.drain_delay} s) to stop_budget (${var.stop_budget} s)."
+  }
+}
+
+variable "health_check_grace_period" {
+  description = "Seconds after a task starts during which ECS ignores failing ALB health checks."
+  type        = number
+  default     = 60
+}
+
+# ---------------------------------------------------------------------------------------------
+# Data and logs
+
+variable "log_retention_days" {
+  description = "Retention of the container logs, in days."
+  type        = number
+  default     = 30
+}
+
+variable "encrypt_logs" {
+  description = "Encrypt the container log group with the gateway's KMS key."
+  type        = bool
+  default     = true
+}
+
+variable "table_deletion_protection" {
+  description = "Protect the sessions table from deletion (set false and apply before terraform destroy)."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags added to every resource (through the provider's default_tags)."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,277 @@
+#!/usr/bin/env bash
+# Offline checks of terraform/: fmt, then init, validate and `terraform test` (mock AWS provider)
+# for every module and the root, the plan-time message for an invalid Fargate size, and the
+# Dockerfile's agreement with docs/DEPLOY.md. No network: providers come from a filesystem mirror.
+#
+# Last line: "terraform: N passed, M failed" (N, M count test runs and checks); exit 1 on any
+# failure, and when terraform or the provider mirror cannot be found.
+#
+# Environment:
+#   TF_PROVIDER_MIRROR  mirror root (the folder holding registry.terraform.io); found otherwise
+#   TF_TEST_JOBS        directories tested in parallel (default: number of CPUs)
+#   KEEP_TF_BUILD=1     keep the scratch copy (path printed) instead of deleting it
+set -u -o pipefail
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+src="$repo/terraform"
+here="$repo/tests/terraform"
+
+passed=0
+failed=0
+skipped=0
+pass() { passed=$((passed + 1)); printf 'PASS  %s\n' "$1"; }
+fail() { failed=$((failed + 1)); printf 'FAIL  %s\n' "$1"; }
+skip() { skipped=$((skipped + 1)); printf 'SKIP  %s\n' "$1"; }
+finish() {
+	[ "$skipped" -gt 0 ] && printf 'terraform: %d skipped (not counted as passed)\n' "$skipped"
+	printf 'terraform: %d passed, %d failed\n' "$passed" "$failed"
+	[ "$failed" -eq 0 ]
+	exit $?
+}
+abort() { # a missing prerequisite: nothing can be checked, and that is a failure
+	printf 'terraform: cannot run: %s\n' "$1" >&2
+	fail "prerequisite: $1"
+	finish
+}
+
+# ---------------------------------------------------------------------------------------------
+# Prerequisites: terraform >= 1.9 and the aws provider in a filesystem mirror.
+
+command -v terraform >/dev/null 2>&1 || abort "terraform is not on PATH (1.9 or newer is needed)"
+tf_version=$(terraform version -json 2>/dev/null | sed -n 's/.*"terraform_version": *"\([0-9.]*\)".*/\1/p' | head -n 1)
+case "$tf_version" in
+'' | 0.* | 1.[0-8] | 1.[0-8].*) abort "terraform ${tf_version:-of unknown version} is too old: 1.9 or newer is needed" ;;
+esac
+
+build=$(mktemp -d "${TMPDIR:-/tmp}/mcpgw-terraform.XXXXXX") || abort "mktemp failed"
+if [ "${KEEP_TF_BUILD:-0}" = 1 ]; then
+	printf 'scratch copy kept in %s\n' "$build"
+else
+	trap 'rm -rf "$build"' EXIT
+fi
+
+# A mirror root holds registry.terraform.io/hashicorp/aws/<version>/<os_arch>/ (unpacked) or the
+# provider's zip files. A bare provider binary found elsewhere is linked into a mirror we make.
+mirror=""
+if [ -n "${TF_PROVIDER_MIRROR:-}" ]; then
+	[ -d "$TF_PROVIDER_MIRROR/registry.terraform.io/hashicorp/aws" ] ||
+		abort "TF_PROVIDER_MIRROR=$TF_PROVIDER_MIRROR has no registry.terraform.io/hashicorp/aws in it"
+	mirror=$TF_PROVIDER_MIRROR
+elif [ -d /opt/tf-plugins/registry.terraform.io/hashicorp/aws ]; then
+	mirror=/opt/tf-plugins
+else
+	found=$(find / -name 'terraform-provider-aws*' -not -path '/proc/*' -not -path "$build/*" -not -path '*/.terraform/*' 2>/dev/null | head -n 1)
+	case "$found" in
+	'') abort "no hashicorp/aws provider found (set TF_PROVIDER_MIRROR to a filesystem mirror holding registry.terraform.io/hashicorp/aws)" ;;
+	*/registry.terraform.io/*) mirror=${found%%/registry.terraform.io/*} ;;
+	*)
+		ver=$(basename "$found" | sed -n 's/^terraform-provider-aws_v\([0-9][0-9.]*\)_x[0-9]*$/\1/p')
+		[ -n "$ver" ] || abort "found $found, which is neither in a mirror nor a provider binary"
+		arch=$(terraform version -json | sed -n 's/.*"platform": *"\([a-z0-9_]*\)".*/\1/p' | head -n 1)
+		mkdir -p "$build/mirror/registry.terraform.io/hashicorp/aws/$ver/$arch"
+		ln -s "$found" "$build/mirror/registry.terraform.io/hashicorp/aws/$ver/$arch/$(basename "$found")"
+		mirror="$build/mirror"
+		;;
+	esac
+fi
+
+if [ "$mirror" = /opt/tf-plugins ] && [ -f "$src/terraformrc" ]; then
+	export TF_CLI_CONFIG_FILE="$src/terraformrc"
+else
+	cat >"$build/terraformrc" <<RC
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.terraform.io/hashicorp/*"]
+  }
+}
+RC
+	export TF_CLI_CONFIG_FILE="$build/terraformrc"
+fi
+export CHECKPOINT_DISABLE=1 TF_IN_AUTOMATION=1 TF_INPUT=0
+unset TF_DATA_DIR TF_WORKSPACE
+printf 'terraform %s, provider mirror %s, CLI config %s\n' "$tf_version" "$mirror" "$TF_CLI_CONFIG_FILE"
+
+# ---------------------------------------------------------------------------------------------
+# Format (on the sources), then work on a copy so that no .terraform/ or lock file is left in the
+# tree.
+
+if out=$(terraform fmt -check -recursive -diff "$src" 2>&1); then
+	pass "fmt -check -recursive terraform/"
+else
+	printf '%s\n' "$out"
+	fail "fmt -check -recursive terraform/ (run: terraform fmt -recursive terraform)"
+fi
+
+tar -C "$repo" --exclude=.terraform --exclude=.terraform.lock.hcl --exclude='*.tfstate*' -cf - terraform | tar -C "$build" -xf - ||
+	abort "could not copy terraform/ to $build"
+
+# One directory: init, validate, test. Writes "<verdict> <what>" lines to $build/results/<tag>
+# and the tools' output to $build/logs/<tag>.*.log.
+check_dir() {
+	local dir=$1 tag=$2 res="$build/results/$2" log="$build/logs/$2"
+	: >"$res"
+	if ! (cd "$dir" && terraform init -backend=false -input=false -no-color) >"$log.init.log" 2>&1; then
+		echo "FAIL $tag: init" >>"$res"
+		return
+	fi
+	echo "PASS $tag: init" >>"$res"
+	if (cd "$dir" && terraform validate -no-color) >"$log.validate.log" 2>&1; then
+		echo "PASS $tag: validate" >>"$res"
+	else
+		echo "FAIL $tag: validate" >>"$res"
+	fi
+	(cd "$dir" && terraform test -no-color) >"$log.test.log" 2>&1
+	local rc=$? summary p f s
+	summary=$(grep -E '^(Success|Failure)! [0-9]+ passed, [0-9]+ failed' "$log.test.log" | tail -n 1)
+	if [ -z "$summary" ]; then
+		echo "FAIL $tag: test (no summary; exit $rc)" >>"$res"
+		return
+	fi
+	p=$(sed -E 's/^[A-Za-z]+! ([0-9]+) passed.*/\1/' <<<"$summary")
+	f=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$summary")
+	s=$(sed -nE 's/.* ([0-9]+) skipped.*/\1/p' <<<"$summary")
+	s=${s:-0}
+	# Runs skipped by terraform test follow a failure in their file: they count as failed.
+	echo "RUNS $tag $p $((f + s))" >>"$res"
+	grep -E '^  run "[^"]+"\.\.\. (fail|skip)$' "$log.test.log" | sed "s/^  /NOTE $tag: /" >>"$res"
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && [ "$s" -eq 0 ]; then
+		echo "FAIL $tag: test (exit $rc)" >>"$res"
+	fi
+	if [ "$tag" = root ]; then
+		check_size_message "$dir" "$res" "$log"
+		check_example "$dir" "$res" "$log"
+	fi
+}
+
+# terraform.tfvars.example, which operators copy, passes every validation and plans.
+check_example() {
+	local dir=$1 res=$2 log=$3
+	mkdir -p "$dir/example-tests"
+	cp "$here/fixtures/example_tfvars.tftest.hcl" "$dir/example-tests/"
+	if (cd "$dir" && terraform test -no-color -test-directory=example-tests -var-file=terraform.tfvars.example) >"$log.example.log" 2>&1; then
+		echo "PASS root: terraform.tfvars.example validates and plans" >>"$res"
+	else
+		echo "FAIL root: terraform.tfvars.example must validate and plan" >>"$res"
+	fi
+}
+
+# An invalid Fargate size is refused at plan with a message that lists the valid memory sizes.
+# expect_failures in the .tftest.hcl files proves the refusal; this proves what it says.
+check_size_message() {
+	local dir=$1 res=$2 log=$3 rc flat
+	local want='Valid memory (MiB) for cpu 256: 512, 1024, 2048.'
+	mkdir -p "$dir/negative-tests"
+	cp "$here/fixtures/bad_task_size.tftest.hcl" "$dir/negative-tests/"
+	(cd "$dir" && terraform test -no-color -test-directory=negative-tests) >"$log.size-message.log" 2>&1
+	rc=$?
+	flat=$(tr -s ' \n' '  ' <"$log.size-message.log")
+	if [ "$rc" -ne 0 ] && grep -qF "$want" <<<"$flat" && grep -qF 'task_memory = 4096' <<<"$flat"; then
+		echo "PASS root: cpu 256 / memory 4096 refused at plan, the message lists 512, 1024, 2048" >>"$res"
+	else
+		echo "FAIL root: cpu 256 / memory 4096 must be refused at plan with \"$want\" (exit $rc)" >>"$res"
+	fi
+}
+
+mkdir -p "$build/results" "$build/logs"
+# Longest first (runs per directory), so that the parallel jobs finish together.
+dirs=()
+tags=()
+for m in service root network alb data autoscaling ecr; do
+	if [ "$m" = root ]; then
+		dirs+=("$build/terraform")
+		tags+=(root)
+	else
+		dirs+=("$build/terraform/modules/$m")
+		tags+=("module-$m")
+	fi
+done
+for m in "$build"/terraform/modules/*/; do # modules added later are tested too
+	case " ${tags[*]} " in *" module-$(basename "$m") "*) ;; *)
+		dirs+=("${m%/}")
+		tags+=("module-$(basename "$m")")
+		;;
+	esac
+done
+
+jobs_max=${TF_TEST_JOBS:-$(nproc 2>/dev/null || echo 2)}
+running=0
+for i in "${!dirs[@]}"; do
+	if [ "$running" -ge "$jobs_max" ]; then
+		wait -n
+		running=$((running - 1))
+	fi
+	check_dir "${dirs[$i]}" "${tags[$i]}" &
+	running=$((running + 1))
+done
+wait
+
+for tag in "${tags[@]}"; do
+	while read -r verdict rest; do
+		case "$verdict" in
+		PASS) pass "$rest" ;;
+		FAIL) fail "$rest" ;;
+		NOTE) printf '      %s\n' "$rest" ;; # a run inside a counted terraform test
+		RUNS)
+			read -r t p f <<<"$rest"
+			passed=$((passed + p))
+			failed=$((failed + f))
+			printf '%s  %s: terraform test, %d runs passed, %d failed\n' "$([ "$f" -eq 0 ] && echo PASS || echo FAIL)" "$t" "$p" "$f"
+			;;
+		esac
+	done <"$build/results/$tag"
+	if grep -qE '^(FAIL|NOTE)' "$build/results/$tag"; then
+		for l in "$build/logs/$tag".*.log; do
+			printf -- '----- %s\n' "${l#"$build"/logs/}"
+			grep -v '\.\.\. pass$' "$l" | tail -n 60
+		done
+	fi
+done
+
+# ---------------------------------------------------------------------------------------------
+# The Dockerfile (written separately) must agree with docs/DEPLOY.md and with the task definition.
+
+docs="$repo/docs/DEPLOY.md"
+dockerfile="$repo/Dockerfile"
+base_re='public\.ecr\.aws/docker/library/debian:bookworm[A-Za-z0-9._-]*'
+doc_base=$( [ -f "$docs" ] && grep -oE "$base_re" "$docs" | sort -u)
+if [ ! -f "$docs" ] || [ -z "$doc_base" ] || [ "$(wc -l <<<"$doc_base")" -ne 1 ]; then
+	fail "docs/DEPLOY.md must name exactly one ECR Public base image (found: ${doc_base:-none})"
+elif [ ! -f "$dockerfile" ]; then
+	skip "Dockerfile base image matches docs/DEPLOY.md ($doc_base): no Dockerfile yet"
+	skip "Dockerfile declares VOLUME /run/mcpgw and /tmp: no Dockerfile yet"
+else
+	# Every FROM naming a Debian image must be the documented ECR Public one (a Docker Hub pull is
+	# rate-limited from AWS), and the documented one must be used. Stage names and scratch are skipped.
+	froms=$(grep -iE '^[[:space:]]*FROM[[:space:]]' "$dockerfile" | sed -E 's/^[[:space:]]*[Ff][Rr][Oo][Mm][[:space:]]+(--[^[:space:]]+[[:space:]]+)*([^[:space:]]+).*/\2/')
+	stages=$(grep -ioE '^[[:space:]]*FROM[[:space:]].*[[:space:]]AS[[:space:]]+[^[:space:]]+' "$dockerfile" | awk '{print tolower($NF)}')
+	wrong=""
+	for img in $froms; do
+		grep -qxF -- "$(tr 'A-Z' 'a-z' <<<"$img")" <<<"$stages" && continue
+		[ "$img" = scratch ] && continue
+		if grep -qE '(^|/)debian(:|@|$)' <<<"$img" && [ "$img" != "$doc_base" ]; then
+			wrong="$wrong $img"
+		fi
+	done
+	if [ -n "$wrong" ]; then
+		fail "Dockerfile uses Debian image(s)$wrong; docs/DEPLOY.md names $doc_base"
+	elif ! grep -qxF -- "$doc_base" <<<"$froms"; then
+		fail "Dockerfile never builds FROM $doc_base, the base image docs/DEPLOY.md names (its FROM lines: $(tr '\n' ' ' <<<"$froms"))"
+	else
+		pass "Dockerfile base image matches docs/DEPLOY.md ($doc_base)"
+	fi
+	# Fargate bind mounts are root-owned unless the image declares the path as a VOLUME (its
+	# ownership is then copied): a non-root container with a read-only root needs both.
+	vols=$(grep -iE '^[[:space:]]*VOLUME[[:space:]]' "$dockerfile" | sed -E 's/^[[:space:]]*[Vv][Oo][Ll][Uu][Mm][Ee][[:space:]]+//; s/[][",]/ /g')
+	missing=""
+	for p in /run/mcpgw /tmp; do
+		grep -qxF -- "$p" <<<"$(tr -s ' ' '\n' <<<"$vols")" || missing="$missing $p"
+	done
+	if [ -z "$missing" ]; then
+		pass "Dockerfile declares VOLUME /run/mcpgw and /tmp (writable under a read-only root on Fargate)"
+	else
+		fail "Dockerfile must declare VOLUME for:$missing (see docs/DEPLOY.md, \"The image\")"
+	fi
+fi
+
+finish
