@@ -2,6 +2,7 @@
 /* federation.c - merged catalogue, name prefixing, upstream sessions and call routing. */
 #include "federation.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,7 @@
 #define FED_PAGES_MAX      100     /* pages read from one upstream per listing */
 #define FED_ITEMS_MAX      10000   /* items in one merged catalogue */
 #define FED_PARTIAL_TTL    5       /* seconds a catalogue missing an upstream is kept */
-#define FED_SID_MAX        256
+#define FED_SID_MAX        1025    /* upstream.c accepts session ids up to 1024 bytes */
 
 /* What differs between the kinds of things the gateway federates. */
 struct fed_kind_desc {
@@ -209,6 +210,19 @@ static int fed_usession_save(gateway_t *g, const char *key, const struct fed_use
     return rc < 0 ? -1 : rc == 1 ? 0 : 1;
 }
 
+/* Whether gateway session gsid still exists (a store error counts as yes). */
+static int fed_session_live(gateway_t *g, const char *gsid)
+{
+    char key[STORE_KEY_MAX], *v = NULL, err[128];
+    size_t len;
+    int rc;
+
+    snprintf(key, sizeof(key), "s:%s", gsid);
+    rc = store_get(g->store, key, &v, &len, NULL, err, sizeof(err));
+    free(v);
+    return rc != 0;
+}
+
 /* Get (or open) the session of gateway session gsid with upstream i.  With fresh set,
  * always open a new one and replace the record.  0 or -1 with err. */
 static int fed_usession_get(gateway_t *g, const char *gsid, size_t i, int fresh,
@@ -238,6 +252,17 @@ static int fed_usession_get(gateway_t *g, const char *gsid, size_t i, int fresh,
             return 0;
         if (rc == 0)
             snprintf(err, errlen, "upstream session record vanished");
+        return -1;
+    }
+    if (rc == 0 && !fed_session_live(g, gsid)) {
+        /* The gateway session was ended (DELETE) while this upstream session was being
+         * opened: end it too, or nothing ever would. */
+        char ignore[128];
+
+        store_del(g->store, key, ignore, sizeof(ignore));
+        if (us->sid[0] != '\0')
+            upstream_delete_session(g->up[i], us->sid, us->proto, ignore, sizeof(ignore));
+        snprintf(err, errlen, "the session ended meanwhile");
         return -1;
     }
     return rc;
@@ -302,13 +327,47 @@ fail:
     return -1;
 }
 
-/* Append upstream i's items of one kind to items, prefixed.  0, or -1 with err. */
+/* A set of the names one upstream listed, to refuse duplicates in O(1).  Open
+ * addressing over FNV-1a hashes; the names are owned by the items. */
+#define FED_SET_SLOTS 32768   /* a power of two above twice FED_ITEMS_MAX */
+
+static uint64_t fed_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ULL;
+
+    for (; *s != '\0'; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    return h;
+}
+
+/* Add name unless present: 1 added, 0 already there. */
+static int fed_set_add(const char **slots, const char *name)
+{
+    size_t at = (size_t)fed_hash(name) & (FED_SET_SLOTS - 1);
+
+    while (slots[at] != NULL) {
+        if (strcmp(slots[at], name) == 0)
+            return 0;
+        at = (at + 1) & (FED_SET_SLOTS - 1);
+    }
+    slots[at] = name;
+    return 1;
+}
+
+/* Append upstream i's items of one kind to items, prefixed.  Nothing is appended unless
+ * the whole listing succeeds, and one upstream may fill at most its share of the
+ * catalogue, so a failing or oversized upstream cannot crowd out the others.  Items
+ * left out are counted and logged once per listing.  0, or -1 with err. */
 static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind kind,
                        cJSON *items, char *err, size_t errlen)
 {
     const struct fed_kind_desc *d = &fed_kinds[kind];
     const char *uname = upstream_conf(g->up[i])->name;
+    size_t share = FED_ITEMS_MAX / (g->n_up > 0 ? g->n_up : 1), kept = 0;
+    long invalid = 0, dups = 0, over = 0;
     struct fed_usession us;
+    const char **seen = NULL;
+    cJSON *mine = NULL, *it;
     char *cursor = NULL;
     int rc = -1;
 
@@ -316,8 +375,14 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
         return -1;
     if (!(us.caps & (1u << kind)))
         return 0;   /* this upstream offers none of this kind */
+    seen = calloc(FED_SET_SLOTS, sizeof(*seen));
+    mine = cJSON_CreateArray();
+    if (seen == NULL || mine == NULL) {
+        snprintf(err, errlen, "out of memory");
+        goto done;
+    }
     for (int page = 0; page < FED_PAGES_MAX; page++) {
-        cJSON *params = cJSON_CreateObject(), *msg, *answer = NULL, *arr, *it;
+        cJSON *params = cJSON_CreateObject(), *msg, *answer = NULL, *arr;
         const cJSON *result, *next, *e;
 
         if (cursor != NULL)
@@ -334,7 +399,7 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
         if (e != NULL || !cJSON_IsArray(arr)) {
             const cJSON *em = cJSON_GetObjectItemCaseSensitive(e, "message");
 
-            snprintf(err, errlen, "%s answered %s", d->list_method,
+            snprintf(err, errlen, "%s answered %.200s", d->list_method,
                      cJSON_IsString(em) ? em->valuestring : "without a list");
             cJSON_Delete(answer);
             goto done;
@@ -342,31 +407,28 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
         while ((it = cJSON_DetachItemFromArray(arr, 0)) != NULL) {
             const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
             char full[FED_NAME_MAX + 1];
-            int dup = 0;
-            const cJSON *o;
+            cJSON *named;
 
             if (!cJSON_IsString(name) ||
                 fed_name_join(full, sizeof(full), uname, g->cfg->separator, name->valuestring) < 0) {
-                log_warn("upstream item left out: its prefixed name would be invalid or longer "
-                         "than 64 characters", LOG_S("upstream", uname), LOG_S("kind", d->noun),
-                         LOG_S("name", cJSON_IsString(name) ? name->valuestring : "(none)"));
+                invalid++;
                 cJSON_Delete(it);
                 continue;
             }
-            cJSON_ArrayForEach(o, items) {
-                const cJSON *on = cJSON_GetObjectItemCaseSensitive(o, "name");
-
-                dup |= cJSON_IsString(on) && strcmp(on->valuestring, full) == 0;
-            }
-            if (dup || cJSON_GetArraySize(items) >= FED_ITEMS_MAX) {
-                log_warn(dup ? "upstream item left out: duplicate name"
-                             : "upstream item left out: catalogue full",
-                         LOG_S("upstream", uname), LOG_S("name", full));
+            if (kept >= share) {
+                over++;
                 cJSON_Delete(it);
                 continue;
             }
-            cJSON_ReplaceItemInObjectCaseSensitive(it, "name", cJSON_CreateString(full));
-            cJSON_AddItemToArray(items, it);
+            named = cJSON_CreateString(full);
+            cJSON_ReplaceItemInObjectCaseSensitive(it, "name", named);
+            if (!fed_set_add(seen, named->valuestring)) {
+                dups++;
+                cJSON_Delete(it);
+                continue;
+            }
+            cJSON_AddItemToArray(mine, it);
+            kept++;
         }
         next = cJSON_GetObjectItemCaseSensitive(result, "nextCursor");
         free(cursor);
@@ -375,11 +437,23 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
         cJSON_Delete(answer);
         if (cursor == NULL) {
             rc = 0;
-            goto done;
+            break;
         }
     }
-    snprintf(err, errlen, "%s: more than %d pages", d->list_method, FED_PAGES_MAX);
+    if (rc < 0) {
+        snprintf(err, errlen, "%s: more than %d pages", d->list_method, FED_PAGES_MAX);
+        goto done;
+    }
+    if (invalid + dups + over > 0)
+        log_warn("upstream items left out of the catalogue", LOG_S("upstream", uname),
+                 LOG_S("kind", d->noun), LOG_I("invalid_or_too_long_name", invalid),
+                 LOG_I("duplicate_name", dups), LOG_I("over_share", over),
+                 LOG_I("share", (long long)share));
+    while ((it = cJSON_DetachItemFromArray(mine, 0)) != NULL)
+        cJSON_AddItemToArray(items, it);
 done:
+    free(seen);
+    cJSON_Delete(mine);
     free(cursor);
     return rc;
 }
@@ -531,7 +605,8 @@ static int fed_cursor_decode(const cJSON *params, long *offset)
     *offset = 0;
     if (c == NULL || cJSON_IsNull(c))
         return 0;
-    if (!cJSON_IsString(c) || c->valuestring[0] != 'o' || c->valuestring[1] == '\0')
+    if (!cJSON_IsString(c) || c->valuestring[0] != 'o' || c->valuestring[1] == '\0' ||
+        strspn(c->valuestring + 1, "0123456789") != strlen(c->valuestring + 1))
         return -1;
     *offset = strtol(c->valuestring + 1, &end, 10);
     return *end == '\0' && *offset > 0 && *offset <= FED_ITEMS_MAX ? 0 : -1;
@@ -569,6 +644,7 @@ cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(params, "name");
     const char *rest;
     cJSON *fwd, *msg, *answer = NULL, *out, *part;
+    const cJSON *f;
     char err[512];
     int i;
 
@@ -581,8 +657,14 @@ cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
         return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "unknown %s \"%.100s\": no upstream "
                               "is named by its prefix", d->noun, name->valuestring);
     *upstream = g->cfg->upstreams[i].name;
-    fwd = cJSON_Duplicate(params, 1);
-    cJSON_ReplaceItemInObjectCaseSensitive(fwd, "name", cJSON_CreateString(rest));
+    /* Rebuild the params rather than copy them: a second "name" key (JSON allows
+     * duplicates, and the upstream's parser may keep the last) must not reach the
+     * upstream and run another tool than the one routed and logged. */
+    fwd = cJSON_CreateObject();
+    cJSON_AddStringToObject(fwd, "name", rest);
+    cJSON_ArrayForEach(f, params)
+        if (f->string != NULL && strcmp(f->string, "name") != 0)
+            cJSON_AddItemToObject(fwd, f->string, cJSON_Duplicate(f, 1));
     msg = fed_request(g, d->call_method, fwd);
     if (fed_exchange(g, gsid, (size_t)i, msg, &answer, NULL, err, sizeof(err)) < 0) {
         cJSON *data = cJSON_CreateObject();
@@ -607,6 +689,12 @@ cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
         if (part == NULL)
             part = cJSON_Parse("{\"code\":-32603,\"message\":\"upstream answer had neither "
                                "result nor error\"}");
+        /* Say which upstream answered, unless it gave data of its own. */
+        if (!cJSON_HasObjectItem(part, "data")) {
+            cJSON *data = cJSON_AddObjectToObject(part, "data");
+
+            cJSON_AddStringToObject(data, "upstream", *upstream);
+        }
         cJSON_AddItemToObject(out, "error", part);
     }
     cJSON_Delete(answer);

@@ -2,6 +2,7 @@
 /* jsonrpc.c - JSON-RPC 2.0 parsing with bounded depth, classification, reply builders. */
 #include "jsonrpc.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -97,6 +98,14 @@ enum jsonrpc_kind jsonrpc_classify(const cJSON *msg, const char **why)
         *why = "\"id\" must be a string or a number";
         return JSONRPC_INVALID;
     }
+    /* A number id is echoed exactly only if it is an integer a double holds exactly;
+     * anything else would come back altered (1e400, 2^63) and the client could not
+     * match its answer. */
+    if (cJSON_IsNumber(id) && (id->valuedouble != floor(id->valuedouble) ||
+                               fabs(id->valuedouble) > 9007199254740992.0)) {
+        *why = "a number \"id\" must be an integer between -2^53 and 2^53";
+        return JSONRPC_INVALID;
+    }
     if (method != NULL) {
         const cJSON *params = cJSON_GetObjectItemCaseSensitive(msg, "params");
 
@@ -119,7 +128,17 @@ enum jsonrpc_kind jsonrpc_classify(const cJSON *msg, const char **why)
 static cJSON *jsonrpc_envelope(const cJSON *id)
 {
     cJSON *m = cJSON_CreateObject();
-    cJSON *idc = id != NULL ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
+    cJSON *idc;
+
+    if (cJSON_IsNumber(id)) {
+        /* cJSON prints large integers in exponent form; print them whole. */
+        char num[32];
+
+        snprintf(num, sizeof(num), "%.0f", id->valuedouble);
+        idc = cJSON_CreateRaw(num);
+    } else {
+        idc = id != NULL ? cJSON_Duplicate(id, 1) : cJSON_CreateNull();
+    }
 
     if (m == NULL || idc == NULL) {
         cJSON_Delete(m);

@@ -366,6 +366,22 @@ void mcp_handle(gateway_t *g, const http_request_t *req, http_response_t *resp)
                  "(see MCPGW_ALLOWED_ORIGINS)", req->origin);
         return;
     }
+    if (req->origin != NULL) {
+        /* An allowed browser origin: let the page read our answers and the session id. */
+        http_response_header(resp, "Access-Control-Allow-Origin", req->origin);
+        http_response_header(resp, "Access-Control-Expose-Headers", "Mcp-Session-Id");
+        http_response_header(resp, "Vary", "Origin");
+        if (strcmp(req->method, "OPTIONS") == 0) {
+            /* CORS preflight. */
+            http_response_header(resp, "Access-Control-Allow-Methods", "POST, DELETE");
+            http_response_header(resp, "Access-Control-Allow-Headers",
+                                 "Content-Type, Accept, Authorization, Mcp-Session-Id, "
+                                 "MCP-Protocol-Version, Last-Event-ID");
+            http_response_header(resp, "Access-Control-Max-Age", "600");
+            resp->status = 204;
+            return;
+        }
+    }
     if (req->protocol_version != NULL && !mcp_protocol_supported(req->protocol_version)) {
         mcp_fail(resp, 400, JSONRPC_INVALID_REQUEST, "unsupported MCP-Protocol-Version \"%.40s\" "
                  "(supported: 2025-11-25, 2025-06-18, 2025-03-26)", req->protocol_version);

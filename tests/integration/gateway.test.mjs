@@ -293,6 +293,19 @@ describe('mcpgw end to end', () => {
       assert.equal(r.json.result?.content?.[0]?.text, 'hi', r.text);
       assert.ok(!S.gw.err.includes('tok-SECRET') && !S.gw.out.includes('tok-SECRET'), 'secret leaked to logs');
     });
+    it('a second "name" key cannot make the upstream run another tool than the one routed', async () => {
+      const { sid } = await openSession();
+      const body = `{"jsonrpc":"2.0","id":77,"method":"tools/call","params":{"name":"toolbox__echo","name":"multiply","arguments":{"text":"routed","a":6,"b":7}}}`;
+      const r = await post(body, { 'mcp-session-id': sid });
+      assert.equal(r.json.result?.content?.[0]?.text, 'routed', r.text);
+    });
+    it("an upstream's own JSON-RPC error is passed through and says which upstream answered", async () => {
+      const { sid } = await openSession();
+      const r = await rpc(sid, 'tools/call', { name: 'toolbox__no_such_tool', arguments: {} });
+      assert.ok(r.json.error, r.text);
+      assert.match(r.json.error.message, /unknown tool/);
+      assert.equal(r.json.error.data?.upstream, 'toolbox', r.text);
+    });
     it('an upstream that forgot its session is initialized again and the call retried', async () => {
       const { sid } = await openSession();
       assert.equal((await rpc(sid, 'tools/call', { name: 'toolbox__echo', arguments: { text: 'a' } })).status, 200);

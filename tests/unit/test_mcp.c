@@ -601,6 +601,39 @@ Test(transport, disallowed_origin_is_403, .init = setup, .fini = teardown)
     cr_expect_eq(resp.status, 200);
 }
 
+Test(transport, cors_preflight_and_headers_for_allowed_origins, .init = setup, .fini = teardown)
+{
+    const char *sid = open_session();
+    char v[256];
+
+    RUN(.method = "OPTIONS", .origin = "http://localhost:6274");
+    cr_expect_eq(resp.status, 204);
+    cr_expect_str_eq(header("Access-Control-Allow-Origin", v, sizeof(v)), "http://localhost:6274");
+    cr_expect_not_null(strstr(header("Access-Control-Allow-Headers", v, sizeof(v)),
+                              "Mcp-Session-Id"));
+    RUN(.body = ping_body, .session = sid, .origin = "http://localhost:6274");
+    cr_expect_eq(resp.status, 200);
+    cr_expect_str_eq(header("Access-Control-Expose-Headers", v, sizeof(v)), "Mcp-Session-Id");
+    RUN(.method = "OPTIONS", .origin = "http://evil.example");
+    cr_expect_eq(resp.status, 403);
+    cr_expect_null(header("Access-Control-Allow-Origin", v, sizeof(v)));
+}
+
+Test(transport, big_integer_ids_come_back_exactly_and_fractions_are_refused,
+     .init = setup, .fini = teardown)
+{
+    const char *sid = open_session();
+
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":9007199254740992,\"method\":\"ping\"}",
+        .session = sid);
+    cr_expect_eq(resp.status, 200);
+    cr_expect_not_null(strstr(resp.body, "\"id\":9007199254740992,"), "%s", resp.body);
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", .session = sid);
+    expect_error(400, JSONRPC_INVALID_REQUEST);
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":1e400,\"method\":\"ping\"}", .session = sid);
+    expect_error(400, JSONRPC_INVALID_REQUEST);
+}
+
 /* ---- mcp_handle: DELETE ------------------------------------------------------- */
 
 Test(delete, ends_the_session, .init = setup, .fini = teardown)
