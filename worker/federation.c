@@ -14,6 +14,7 @@
 #define FED_PAGES_MAX      100     /* pages read from one upstream per listing */
 #define FED_ITEMS_MAX      10000   /* items in one merged catalogue */
 #define FED_PARTIAL_TTL    5       /* seconds a catalogue missing an upstream is kept */
+#define FED_BUILD_LOCK_TTL 60      /* seconds one worker may hold the rebuild lock */
 #define FED_SID_MAX        1025    /* upstream.c accepts session ids up to 1024 bytes */
 
 /* What differs between the kinds of things the gateway federates. */
@@ -460,8 +461,10 @@ done:
 
 /* Build the merged catalogue of kind from every upstream and cache it. */
 /* Build the merged catalogue of kind from every upstream, cache it in the store, and
- * return its text (caller frees; NULL when out of memory). */
-static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind kind)
+ * return its text (caller frees; NULL when out of memory).  *ttl_out is how long it is
+ * good for; *stored whether the store took it (it may be too large for one record). */
+static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind kind,
+                                 long *ttl_out, int *stored)
 {
     const struct fed_kind_desc *d = &fed_kinds[kind];
     cJSON *cat = cJSON_CreateObject();
@@ -482,9 +485,12 @@ static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind k
     if (cJSON_GetArraySize(errors) > 0 && ttl > FED_PARTIAL_TTL)
         ttl = FED_PARTIAL_TTL;
     text = cJSON_PrintUnformatted(cat);
-    if (text != NULL && store_put(g->store, d->cache_key, text, strlen(text), ttl,
-                                  err, sizeof(err)) < 0)
-        log_warn("catalogue not cached", LOG_S("error", err));
+    *ttl_out = ttl;
+    *stored = text != NULL && store_put(g->store, d->cache_key, text, strlen(text), ttl,
+                                        err, sizeof(err)) == 0;
+    if (text != NULL && !*stored)
+        log_warn("catalogue kept in this worker only: the store did not take it",
+                 LOG_S("kind", d->noun), LOG_S("error", err));
     cJSON_Delete(cat);
     return text;
 }
@@ -506,6 +512,7 @@ struct fed_cache {
     long offsets[FED_PAGES_CACHED];     /* which pages are rendered */
     char *pages[FED_PAGES_CACHED];      /* rendered "result" objects */
     unsigned next_slot;
+    time_t local_until;                 /* built here but not stored: good until then */
 };
 
 static void fed_cache_clear(struct fed_cache *c)
@@ -531,20 +538,38 @@ void fed_cache_free(gateway_t *g)
 static int fed_cache_refresh(gateway_t *g, const char *gsid, enum fed_kind kind,
                              struct fed_cache *c)
 {
-    char *v = NULL, err[256];
+    char *v = NULL, err[256], lock[64];
     size_t len = 0;
     cJSON *doc, *items;
+    time_t now = time(NULL);
+    int rc;
 
-    if (store_get(g->store, fed_kinds[kind].cache_key, &v, &len, NULL, err, sizeof(err)) == 1 &&
-        c->text != NULL && len == c->len && memcmp(v, c->text, len) == 0) {
+    rc = store_get(g->store, fed_kinds[kind].cache_key, &v, &len, NULL, err, sizeof(err));
+    if (rc == 1 && c->text != NULL && len == c->len && memcmp(v, c->text, len) == 0) {
         free(v);
         return 0;
     }
+    if (rc != 1 && c->text != NULL && c->local_until > now)
+        return 0;   /* too large for the store: this worker's own copy is still fresh */
     if (v == NULL) {
-        v = fed_catalogue_build(g, gsid, kind);
+        long ttl = 0;
+        int stored = 0, locked;
+
+        /* One worker rebuilds at a time; the others keep serving their stale copy
+         * meanwhile instead of all asking every upstream at once. */
+        snprintf(lock, sizeof(lock), "%s:building", fed_kinds[kind].cache_key);
+        locked = store_add(g->store, lock, "1", 1, FED_BUILD_LOCK_TTL, err, sizeof(err));
+        if (locked == 0 && c->text != NULL)
+            return 0;
+        v = fed_catalogue_build(g, gsid, kind, &ttl, &stored);
+        if (locked == 1)
+            store_del(g->store, lock, err, sizeof(err));
         if (v == NULL)
             return -1;
         len = strlen(v);
+        c->local_until = 0;
+        if (!stored)
+            c->local_until = now + ttl;
     }
     doc = cJSON_ParseWithLength(v, len);
     items = cJSON_GetObjectItemCaseSensitive(doc, "items");
@@ -553,7 +578,12 @@ static int fed_cache_refresh(gateway_t *g, const char *gsid, enum fed_kind kind,
         free(v);
         return -1;
     }
-    fed_cache_clear(c);
+    {
+        time_t keep = c->local_until;
+
+        fed_cache_clear(c);
+        c->local_until = keep;
+    }
     c->text = v;
     c->len = len;
     c->doc = doc;
