@@ -735,18 +735,21 @@ void fed_end_session(gateway_t *g, const char *gsid)
 {
     char key[STORE_KEY_MAX], err[256];
 
+    /* One key per configured upstream: deleting them one by one needs no prefix scan,
+     * which a partition-keyed store such as DynamoDB cannot do cheaply. */
     for (size_t i = 0; i < g->n_up; i++) {
         struct fed_usession us;
 
         fed_usession_key(key, sizeof(key), gsid, upstream_conf(g->up[i])->name);
-        if (fed_usession_load(g, key, &us, err, sizeof(err)) == 1 && us.sid[0] != '\0' &&
+        if (fed_usession_load(g, key, &us, err, sizeof(err)) != 1)
+            continue;
+        if (us.sid[0] != '\0' &&
             upstream_delete_session(g->up[i], us.sid, us.proto, err, sizeof(err)) < 0)
             log_info("upstream session not ended", LOG_S("upstream",
                      upstream_conf(g->up[i])->name), LOG_S("error", err));
+        if (store_del(g->store, key, err, sizeof(err)) < 0)
+            log_warn("upstream session record not deleted", LOG_S("error", err));
     }
-    snprintf(key, sizeof(key), "u:%s:", gsid);
-    if (store_del_prefix(g->store, key, err, sizeof(err)) < 0)
-        log_warn("upstream session records not deleted", LOG_S("error", err));
 }
 
 cJSON *fed_probe(gateway_t *g, long timeout_ms)
