@@ -1,6 +1,7 @@
 #!/bin/bash
 # run.sh - `make run`: the gateway on 127.0.0.1 with embedded defaults (SQLite store in
-# ./run, the local key) and two demo upstream MCP servers from tests/.  Ctrl-C stops all.
+# ./run) and two demo upstream MCP servers from tests/, or the upstreams named by an
+# MCPGW_UPSTREAMS file the caller sets.  Ctrl-C stops all.
 set -eu
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -11,22 +12,9 @@ TOOLBOX_PORT=${DEMO_TOOLBOX_PORT:-3102}
 RUN="$ROOT/run"
 mkdir -p "$RUN"
 
-for p in "$PORT" "$EVERYTHING_PORT" "$TOOLBOX_PORT"; do
-    if bash -c "exec 3<>/dev/tcp/127.0.0.1/$p" 2>/dev/null; then
-        echo "run: port $p on 127.0.0.1 is already in use (set MCPGW_PORT, DEMO_EVERYTHING_PORT or DEMO_TOOLBOX_PORT)" >&2
-        exit 1
-    fi
-done
-
-cat > "$RUN/upstreams.json" <<JSON
-{
-  "separator": "__",
-  "upstreams": [
-    { "name": "everything", "url": "http://127.0.0.1:$EVERYTHING_PORT/mcp" },
-    { "name": "toolbox",    "url": "http://127.0.0.1:$TOOLBOX_PORT/mcp" }
-  ]
+in_use() {
+    bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
-JSON
 
 pids=""
 stop() {
@@ -38,25 +26,52 @@ trap stop EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-(cd tests && PORT=$EVERYTHING_PORT exec node node_modules/@modelcontextprotocol/server-everything/dist/index.js streamableHttp) \
-    >"$RUN/everything.log" 2>&1 &
-pids="$pids $!"
-(cd tests && PORT=$TOOLBOX_PORT exec node fixtures/upstream-toolbox.mjs) >"$RUN/toolbox.log" 2>&1 &
-pids="$pids $!"
-
-for p in "$EVERYTHING_PORT" "$TOOLBOX_PORT"; do
-    i=0
-    until bash -c "exec 3<>/dev/tcp/127.0.0.1/$p" 2>/dev/null; do
-        i=$((i + 1))
-        if [ "$i" -gt 100 ]; then
-            echo "run: demo upstream on port $p did not start; see $RUN/*.log" >&2
-            exit 1
-        fi
-        sleep 0.1
-    done
+if [ -n "${MCPGW_UPSTREAMS:-}" ]; then
+    demo=0
+    ports="$PORT"
+    upstreams_note="from $MCPGW_UPSTREAMS"
+else
+    demo=1
+    ports="$PORT $EVERYTHING_PORT $TOOLBOX_PORT"
+    upstreams_note="everything (server-everything), toolbox (tests/fixtures)"
+fi
+for p in $ports; do
+    if in_use "$p"; then
+        echo "run: port $p on 127.0.0.1 is already in use (set MCPGW_PORT, DEMO_EVERYTHING_PORT or DEMO_TOOLBOX_PORT)" >&2
+        exit 1
+    fi
 done
 
-export MCPGW_RUNTIME_DIR="$RUN" MCPGW_UPSTREAMS="$RUN/upstreams.json"
+if [ "$demo" = 1 ]; then
+    cat > "$RUN/upstreams.json" <<JSON
+{
+  "separator": "__",
+  "upstreams": [
+    { "name": "everything", "url": "http://127.0.0.1:$EVERYTHING_PORT/mcp" },
+    { "name": "toolbox",    "url": "http://127.0.0.1:$TOOLBOX_PORT/mcp" }
+  ]
+}
+JSON
+    (cd tests && PORT=$EVERYTHING_PORT exec node node_modules/@modelcontextprotocol/server-everything/dist/index.js streamableHttp) \
+        >"$RUN/everything.log" 2>&1 &
+    pids="$pids $!"
+    (cd tests && PORT=$TOOLBOX_PORT exec node fixtures/upstream-toolbox.mjs) >"$RUN/toolbox.log" 2>&1 &
+    pids="$pids $!"
+    for p in "$EVERYTHING_PORT" "$TOOLBOX_PORT"; do
+        i=0
+        until in_use "$p"; do
+            i=$((i + 1))
+            if [ "$i" -gt 100 ]; then
+                echo "run: demo upstream on port $p did not start; see $RUN/*.log" >&2
+                exit 1
+            fi
+            sleep 0.1
+        done
+    done
+    export MCPGW_UPSTREAMS="$RUN/upstreams.json"
+fi
+
+export MCPGW_RUNTIME_DIR="$RUN"
 export MCPGW_BIND=127.0.0.1 MCPGW_PORT="$PORT" MCPGW_SOCKET="$RUN/fcgi.sock"
 export MCPGW_LIGHTTPD_CONF="$ROOT/lighttpd.conf" MCPGW_POOL_BIN="$ROOT/build/mcpgw-pool"
 export MCPGW_DRAIN_DELAY=${MCPGW_DRAIN_DELAY:-0}
@@ -64,7 +79,7 @@ export MCPGW_DRAIN_DELAY=${MCPGW_DRAIN_DELAY:-0}
 cat <<MSG
 mcpgw is starting on http://127.0.0.1:$PORT
   MCP endpoint:  http://127.0.0.1:$PORT/mcp   (Streamable HTTP)
-  upstreams:     everything (server-everything), toolbox (tests/fixtures)
+  upstreams:     $upstreams_note
   try it:        (cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/list)
                  (cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/call --tool-name everything__get-sum --tool-arg a=2 b=3)
   logs:          JSON lines below; demo upstreams log to $RUN/
