@@ -6,7 +6,8 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="build-essential pkg-config libfcgi-dev libcjson-dev libcurl4-openssl-dev libssl-dev
-libsqlite3-dev libcriterion-dev lighttpd wrk curl ca-certificates nodejs npm"
+libsqlite3-dev libcriterion-dev lighttpd wrk curl ca-certificates nodejs npm
+podman runc containernetworking-plugins debootstrap debian-archive-keyring jq openssl"
 
 missing=""
 for p in $PKGS; do

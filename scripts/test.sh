@@ -3,6 +3,7 @@
 #   unit         Criterion tests of each worker module        (tests/unit)
 #   entrypoint   PID-1 scenario tests, tini style            (tests/entrypoint)
 #   integration  the real stack on loopback, real MCP peers  (tests/integration)
+#   container    the real Dockerfile built and run with podman (tests/container)
 #   terraform    fmt, validate and `terraform test`, offline  (tests/terraform)
 # A suite that cannot run counts as failed, never as passed or skipped silently.
 set -u
@@ -49,6 +50,14 @@ grep -E '^not ok|^# (pass|fail)' "$LOGDIR/integration.tap" | head -40
 count integration "$(sed -n 's/^# pass //p' "$LOGDIR/integration.tap" | tail -1)" \
       "$(sed -n 's/^# fail //p' "$LOGDIR/integration.tap" | tail -1)" $rc
 [ $rc -eq 0 ] || echo "   (details: $LOGDIR/integration.log)"
+
+echo "== container"
+out=$(tests/container/run.sh 2>&1); rc=$?
+echo "$out" > "$LOGDIR/container.log"
+echo "$out" | grep -E '^FAIL|^    ' | head -30
+line=$(echo "$out" | grep -E '^container: [0-9]+ passed, [0-9]+ failed' | tail -1)
+echo "$line"
+count container "$(echo "$line" | awk '{print $2}')" "$(echo "$line" | awk '{print $4}')" $rc
 
 echo "== terraform"
 out=$(tests/terraform/run.sh 2>&1); rc=$?
