@@ -84,7 +84,8 @@ bench: deps all
 # report (not its exit code) says whether anything leaked or went wrong.
 valgrind: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do \
-	    valgrind -q --trace-children=yes --leak-check=full $$t --jobs 1 2>$(BUILD)/valgrind.log; \
+	    valgrind -q --trace-children=yes --trace-children-skip='*node*' --child-silent-after-fork=yes \
+	        --leak-check=full $$t --jobs 1 2>$(BUILD)/valgrind.log; \
 	    if grep -q '^==[0-9]*==' $(BUILD)/valgrind.log; then cat $(BUILD)/valgrind.log; exit 1; fi; \
 	    echo "valgrind: $$t clean"; \
 	done

@@ -26,6 +26,7 @@ struct store {
 
 static const struct store_ops *const store_backends[] = {
     &store_sqlite_ops,
+    &store_dynamodb_ops,
 };
 
 static int64_t store_clock_offset;
@@ -50,6 +51,20 @@ static void store_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+}
+
+/* "sqlite, dynamodb": the schemes of store_backends, for messages. */
+static const char *store_schemes(void)
+{
+    static char list[64];
+    size_t i, at = 0;
+
+    if (list[0] != '\0')
+        return list;
+    for (i = 0; i < sizeof store_backends / sizeof store_backends[0] && at < sizeof list; i++)
+        at += (size_t)snprintf(list + at, sizeof list - at, "%s%s", i > 0 ? ", " : "",
+                               store_backends[i]->scheme);
+    return list;
 }
 
 /* Split "scheme:rest" and find the backend.  On failure err names the url and why. */
@@ -84,8 +99,8 @@ static const struct store_ops *store_resolve(const char *url, const char **rest,
             return ops;
         }
     }
-    store_err(err, errlen, "store \"%s\": unknown scheme \"%.*s\" (supported: sqlite)", url,
-              (int)n, url);
+    store_err(err, errlen, "store \"%s\": unknown scheme \"%.*s\" (supported: %s)", url,
+              (int)n, url, store_schemes());
     return NULL;
 }
 

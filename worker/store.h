@@ -7,7 +7,14 @@
  * has passed behaves exactly like a missing one.
  *
  * Backends: "sqlite:/path/to/file.db" (embedded default, WAL, shared by every worker
- * process on the host).  Others plug in through struct store_ops.
+ * process on the host) and "dynamodb:<table>" (one DynamoDB table shared by every
+ * container; see store_dynamodb.c and docs/CONFIG.md).  Others plug in through struct
+ * store_ops.
+ *
+ * The dynamodb backend differs in three ways: an item holds at most 400 KB (larger
+ * values are refused with -1, below STORE_VALUE_MAX); store_del_prefix is not supported
+ * (-1, it would need a Scan of the whole table); and its errors start with
+ * "dynamodb:<table>: <Operation>: " so that they name the store wherever they surface.
  *
  * Errors: functions that can fail take a caller-owned buffer `err` of `errlen` bytes
  * and fill it with "what: why" (for example "sqlite3_step(put): database is locked").
@@ -20,7 +27,8 @@
 
 typedef struct store store_t;
 
-/* Largest key and value a backend must accept; larger ones are refused with -1. */
+/* Largest key and value a backend must accept (dynamodb: see above); larger ones are
+ * refused with -1. */
 #define STORE_KEY_MAX   512
 #define STORE_VALUE_MAX (1024 * 1024)
 
@@ -80,6 +88,7 @@ struct store_ops {
 };
 
 extern const struct store_ops store_sqlite_ops;
+extern const struct store_ops store_dynamodb_ops;
 
 /* The store's clock in Unix seconds: time(NULL), plus the testing offset below.
  * Compare expiries returned by store_get with this, not with time(NULL). */

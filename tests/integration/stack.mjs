@@ -72,12 +72,16 @@ export async function startUpstream(kind, port, env = {}) {
   return p;
 }
 
-/* Start the whole stack.  Returns an object with URLs, processes and stop(). */
-export async function startStack({ env = {}, toolboxTimeoutMs } = {}) {
+/* Start the whole stack.  Returns an object with URLs, processes and stop().
+ * upstreamsFrom: another stack whose upstream servers this one uses too (it neither
+ * starts nor stops them), so that two gateways can share upstream sessions. */
+export async function startStack({ env = {}, toolboxTimeoutMs, upstreamsFrom } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'mcpgw-it-'));
-  const ports = { gw: await freePort(), everything: await freePort(), toolbox: await freePort() };
-  const everything = await startUpstream('everything', ports.everything);
-  const toolbox = await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1', TOOLBOX_TOKEN });
+  const shared = upstreamsFrom?.ports;
+  const ports = { gw: await freePort(), everything: shared?.everything ?? await freePort(),
+    toolbox: shared?.toolbox ?? await freePort() };
+  const everything = shared ? null : await startUpstream('everything', ports.everything);
+  const toolbox = shared ? null : await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1', TOOLBOX_TOKEN });
   const toolboxEntry = { name: 'toolbox', url: `http://127.0.0.1:${ports.toolbox}/mcp`,
     headers: { Authorization: 'Bearer ${TOOLBOX_TOKEN}', 'X-Client': 'mcpgw-tests' } };
   if (toolboxTimeoutMs) toolboxEntry.timeout_ms = toolboxTimeoutMs;
@@ -105,8 +109,8 @@ export async function startStack({ env = {}, toolboxTimeoutMs } = {}) {
     await waitFor('gateway /health', async () => (await fetch(`${base}/health`)).status === 200);
   } catch (e) {
     await gw.stop('SIGKILL', 100);
-    await everything.stop();
-    await toolbox.stop();
+    await everything?.stop();
+    await toolbox?.stop();
     throw new Error(`${e.message}\n--- gateway stderr ---\n${gw.err}\n--- stdout ---\n${gw.out}`);
   }
   return {
@@ -116,8 +120,8 @@ export async function startStack({ env = {}, toolboxTimeoutMs } = {}) {
     },
     async stop() {
       const r = await gw.stop('SIGTERM');
-      await everything.stop();
-      await this.toolbox.stop();
+      await everything?.stop();
+      await this.toolbox?.stop();
       if (!process.env.KEEP_TMP) rmSync(dir, { recursive: true, force: true });
       return r;
     },

@@ -308,7 +308,7 @@ Test(store, bad_urls_are_named)
     int fd;
 
     expect_url_error("redis://h:6379", "store \"redis://h:6379\": unknown scheme \"redis\" "
-                                       "(supported: sqlite)");
+                                       "(supported: sqlite, dynamodb)");
     expect_url_error("sqlite:", "store \"sqlite:\": empty path after \"sqlite:\"");
     expect_url_error("/var/lib/x.db", "store \"/var/lib/x.db\": no scheme "
                                       "(expected sqlite:/path/to/file.db)");
