@@ -121,6 +121,174 @@ static int config_origins(config_t *c, char *err, size_t errlen)
     return 0;
 }
 
+static int config_env_set(const char *name)
+{
+    const char *v = getenv(name);
+
+    return v != NULL && v[0] != '\0';
+}
+
+/* A setting that only one MCPGW_PM mode reads may not be set for another: a value that
+ * silently does nothing is a typo waiting to bite. */
+static int config_pm_only(const config_t *c, const char *name, int mode, const char *mode_name,
+                          char *err, size_t errlen)
+{
+    if (c->pm == mode || !config_env_set(name))
+        return 0;
+    snprintf(err, errlen, "%s=\"%s\": only used when MCPGW_PM=%s (MCPGW_PM is %s)", name,
+             getenv(name), mode_name, c->pm_name);
+    return -1;
+}
+
+/* "MCPGW_PM_MAX_SPARE=3" or "MCPGW_PM_MAX_SPARE=3 (default)" for cross-field messages. */
+static const char *config_named(char *buf, size_t len, const char *name, long value)
+{
+    snprintf(buf, len, "%s=%ld%s", name, value, config_env_set(name) ? "" : " (default)");
+    return buf;
+}
+
+/* MCPGW_PM and the settings of each mode, checked against each other and MCPGW_WORKERS. */
+static int config_pm(config_t *c, char *err, size_t errlen)
+{
+    static const char *const modes[] = {
+        [CONFIG_PM_STATIC] = "static", [CONFIG_PM_DYNAMIC] = "dynamic",
+        [CONFIG_PM_ONDEMAND] = "ondemand",
+    };
+    char a[96], b[96], w[96];
+    long n, lo, hi, def;
+    size_t i;
+
+    if (config_env_str("MCPGW_PM", "static", c->pm_name, sizeof(c->pm_name), err, errlen) < 0)
+        return -1;
+    for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+        if (strcmp(c->pm_name, modes[i]) == 0)
+            break;
+    if (i == sizeof(modes) / sizeof(modes[0])) {
+        snprintf(err, errlen, "MCPGW_PM=\"%s\": expected static, dynamic or ondemand",
+                 c->pm_name);
+        return -1;
+    }
+    c->pm = (int)i;
+    if (config_pm_only(c, "MCPGW_PM_START", CONFIG_PM_DYNAMIC, "dynamic", err, errlen) < 0 ||
+        config_pm_only(c, "MCPGW_PM_MIN_SPARE", CONFIG_PM_DYNAMIC, "dynamic", err,
+                       errlen) < 0 ||
+        config_pm_only(c, "MCPGW_PM_MAX_SPARE", CONFIG_PM_DYNAMIC, "dynamic", err,
+                       errlen) < 0 ||
+        config_pm_only(c, "MCPGW_PM_IDLE_TIMEOUT", CONFIG_PM_ONDEMAND, "ondemand", err,
+                       errlen) < 0)
+        return -1;
+    /* Defaults in the spirit of php-fpm's: one spare at least, three at most (never more
+     * than the pool may hold), and half way between to start. */
+    if (config_env_long("MCPGW_PM_MIN_SPARE", 1, 1, 512, &lo, err, errlen) < 0)
+        return -1;
+    def = c->workers < 3 ? c->workers : 3;
+    if (def < lo)
+        def = lo;
+    if (config_env_long("MCPGW_PM_MAX_SPARE", def, 1, 512, &hi, err, errlen) < 0 ||
+        config_env_long("MCPGW_PM_START", lo + (hi - lo) / 2, 1, 512, &n, err, errlen) < 0)
+        return -1;
+    c->pm_min_spare = (int)lo;
+    c->pm_max_spare = (int)hi;
+    c->pm_start = (int)n;
+    if (c->pm == CONFIG_PM_DYNAMIC) {
+        config_named(a, sizeof(a), "MCPGW_PM_MIN_SPARE", lo);
+        config_named(b, sizeof(b), "MCPGW_PM_MAX_SPARE", hi);
+        config_named(w, sizeof(w), "MCPGW_WORKERS", c->workers);
+        if (lo > hi) {
+            snprintf(err, errlen, "%s: more than %s", a, b);
+            return -1;
+        }
+        if (hi > c->workers) {
+            snprintf(err, errlen, "%s: more than %s, the most workers MCPGW_PM=dynamic runs",
+                     b, w);
+            return -1;
+        }
+        if (n < lo || n > hi) {
+            snprintf(err, errlen, "MCPGW_PM_START=%ld%s: must lie between %s and %s", n,
+                     config_env_set("MCPGW_PM_START") ? "" : " (default)", a, b);
+            return -1;
+        }
+    }
+    if (config_env_long("MCPGW_PM_IDLE_TIMEOUT", 10, 1, 86400, &n, err, errlen) < 0)
+        return -1;
+    c->pm_idle_timeout = (int)n;
+    if (config_env_long("MCPGW_MAX_REQUESTS", 0, 0, 1000000000L, &c->max_requests,
+                        err, errlen) < 0 ||
+        config_env_long("MCPGW_SLOW_MS", 5000, 0, 3600000L, &c->slow_ms, err, errlen) < 0)
+        return -1;
+    if (config_env_long("MCPGW_REQUEST_TIMEOUT", 60, 0, 86400, &n, err, errlen) < 0)
+        return -1;
+    c->request_timeout = (int)n;
+    if (config_env_long("MCPGW_WORKER_START_TIMEOUT", 10, 1, 600, &n, err, errlen) < 0)
+        return -1;
+    c->worker_start_timeout = (int)n;
+    return 0;
+}
+
+/* MCPGW_STATUS_ALLOW: "any", or a comma-separated list of CIDR ranges and the word
+ * "loopback"; unset means loopback only. */
+static int config_status_allow(config_t *c, char *err, size_t errlen)
+{
+    const char *v = getenv("MCPGW_STATUS_ALLOW");
+    const char *p;
+
+    c->status_allow_any = 0;
+    c->n_status_allow = 0;
+    if (v == NULL || v[0] == '\0')
+        v = "loopback";
+    if (strcmp(v, "any") == 0) {
+        c->status_allow_any = 1;
+        return 0;
+    }
+    p = v;
+    while (*p != '\0') {
+        const char *e = strchr(p, ',');
+        size_t n = e != NULL ? (size_t)(e - p) : strlen(p);
+        char item[CIDR_TEXT_MAX], why[160];
+
+        while (n > 0 && isspace((unsigned char)*p)) {
+            p++;
+            n--;
+        }
+        while (n > 0 && isspace((unsigned char)p[n - 1]))
+            n--;
+        if (n >= sizeof(item)) {
+            snprintf(err, errlen, "MCPGW_STATUS_ALLOW: \"%.*s...\" is too long", 40, p);
+            return -1;
+        }
+        memcpy(item, p, n);
+        item[n] = '\0';
+        if (n > 0) {
+            const char *const ranges[2] = { "127.0.0.0/8", "::1/128" };
+            int loop = strcmp(item, "loopback") == 0;
+
+            for (int k = 0; k < (loop ? 2 : 1); k++) {
+                if (c->n_status_allow == CONFIG_STATUS_ALLOW_MAX) {
+                    snprintf(err, errlen, "MCPGW_STATUS_ALLOW: more than %d ranges",
+                             CONFIG_STATUS_ALLOW_MAX);
+                    return -1;
+                }
+                if (cidr_parse(loop ? ranges[k] : item, &c->status_allow[c->n_status_allow],
+                               why, sizeof(why)) < 0) {
+                    snprintf(err, errlen, "MCPGW_STATUS_ALLOW: \"%s\": %s (expected any, "
+                             "loopback or ranges such as 10.0.0.0/8, fd00::/8)", item, why);
+                    return -1;
+                }
+                c->n_status_allow++;
+            }
+        }
+        if (e == NULL)
+            break;
+        p = e + 1;
+    }
+    if (c->n_status_allow == 0) {
+        snprintf(err, errlen, "MCPGW_STATUS_ALLOW=\"%s\": no address range (expected any, "
+                 "loopback or ranges such as 10.0.0.0/8)", v);
+        return -1;
+    }
+    return 0;
+}
+
 /* Expand ${VAR} references in a header value from the environment. */
 static char *config_expand(const char *in, const char *where, char *err, size_t errlen)
 {
@@ -459,6 +627,8 @@ int config_load(config_t *c, char *err, size_t errlen)
     if (config_env_long("MCPGW_PAGE_SIZE", 100, 1, 10000, &n, err, errlen) < 0)
         return -1;
     c->page_size = (int)n;
+    if (config_pm(c, err, errlen) < 0 || config_status_allow(c, err, errlen) < 0)
+        return -1;
     if (config_origins(c, err, errlen) < 0)
         return -1;
     return config_read_upstreams(c, err, errlen);

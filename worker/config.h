@@ -10,12 +10,21 @@
 #define MCPGW_CONFIG_H
 
 #include <stddef.h>
+#include "cidr.h"
 #include "upstream.h"
 
 #define CONFIG_PATH_MAX     512
 #define CONFIG_SEP_MAX      8
 #define CONFIG_ORIGINS_MAX  32
 #define CONFIG_UPSTREAMS_MAX 64
+#define CONFIG_STATUS_ALLOW_MAX 16
+
+/* MCPGW_PM: how the pool sizes itself (docs/OPERATIONS.md, "Process manager"). */
+enum config_pm {
+    CONFIG_PM_STATIC,       /* always MCPGW_WORKERS workers */
+    CONFIG_PM_DYNAMIC,      /* between the spare bounds, at most MCPGW_WORKERS */
+    CONFIG_PM_ONDEMAND,     /* none until a connection waits, idle ones retire */
+};
 
 typedef struct config {
     /* process */
@@ -25,6 +34,21 @@ typedef struct config {
     int workers;                         /* MCPGW_WORKERS, default 4 */
     int stop_timeout;                    /* MCPGW_POOL_STOP_TIMEOUT seconds, default 20 */
     char log_level[8];                   /* MCPGW_LOG_LEVEL */
+
+    /* process manager (workers above is the pool size, or the most children) */
+    int pm;                              /* MCPGW_PM: enum config_pm, default static */
+    char pm_name[16];                    /* "static", "dynamic" or "ondemand" */
+    int pm_start;                        /* MCPGW_PM_START: dynamic's first workers */
+    int pm_min_spare;                    /* MCPGW_PM_MIN_SPARE: dynamic, fewest idle */
+    int pm_max_spare;                    /* MCPGW_PM_MAX_SPARE: dynamic, most idle */
+    int pm_idle_timeout;                 /* MCPGW_PM_IDLE_TIMEOUT s: ondemand, idle life */
+    long max_requests;                   /* MCPGW_MAX_REQUESTS per worker, 0 = no limit */
+    int request_timeout;                 /* MCPGW_REQUEST_TIMEOUT s, 0 = off */
+    long slow_ms;                        /* MCPGW_SLOW_MS: slow request threshold, 0 = off */
+    int worker_start_timeout;            /* MCPGW_WORKER_START_TIMEOUT s to become ready */
+    int status_allow_any;                /* MCPGW_STATUS_ALLOW=any */
+    cidr_t status_allow[CONFIG_STATUS_ALLOW_MAX]; /* else these ranges (default loopback) */
+    size_t n_status_allow;
 
     /* gateway */
     char bind[64];                       /* MCPGW_BIND: lighttpd's address, default 127.0.0.1 */

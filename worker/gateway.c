@@ -9,6 +9,7 @@
 #include "federation.h"
 #include "jsonrpc.h"
 #include "mcp.h"
+#include "status.h"
 
 #define GATEWAY_PROBE_MS 500
 
@@ -69,6 +70,12 @@ static void gateway_ready(gateway_t *g, const http_request_t *req, http_response
     cJSON_Delete(body);
 }
 
+/* The pool's scoreboard (status.c), for loopback or MCPGW_STATUS_ALLOW peers only. */
+static void gateway_status(gateway_t *g, const http_request_t *req, http_response_t *resp)
+{
+    status_handle(g->cfg, req, resp);
+}
+
 static void gateway_not_found(gateway_t *g, const http_request_t *req, http_response_t *resp)
 {
     (void)g;
@@ -84,6 +91,7 @@ static const struct gateway_route {
     { .path = "/mcp",    .method = NULL,  .fn = mcp_handle },
     { .path = "/health", .method = "GET", .fn = gateway_health },
     { .path = "/ready",  .method = "GET", .fn = gateway_ready },
+    { .path = "/status", .method = "GET", .fn = gateway_status },
 };
 
 void gateway_handle(gateway_t *g, const http_request_t *req, http_response_t *resp)

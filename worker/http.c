@@ -61,6 +61,9 @@ int http_read_fcgi(http_request_t *req, struct FCGX_Request *fcgi, size_t max_bo
     memcpy(req->path_buf, uri, n);
     req->path_buf[n] = '\0';
     req->path = req->path_buf;
+    req->query = http_param(fcgi, "QUERY_STRING");
+    if (req->query == NULL)
+        req->query = "";
     req->origin = http_param(fcgi, "HTTP_ORIGIN");
     req->session_id = http_param(fcgi, "HTTP_MCP_SESSION_ID");
     req->protocol_version = http_param(fcgi, "HTTP_MCP_PROTOCOL_VERSION");

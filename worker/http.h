@@ -18,6 +18,8 @@ struct FCGX_Request;
 typedef struct http_request {
     const char *method;            /* "GET", "POST", ... never NULL */
     const char *path;              /* URL path without the query, never NULL */
+    const char *query;             /* query string without '?', "" when none (NULL in
+                                    * requests built by hand: treat as "") */
     const char *origin;            /* Origin header or NULL */
     const char *session_id;        /* Mcp-Session-Id or NULL */
     const char *protocol_version;  /* MCP-Protocol-Version or NULL */

@@ -14,6 +14,7 @@
 #include "gateway.h"
 #include "http.h"
 #include "log.h"
+#include "status.h"
 
 static volatile sig_atomic_t serve_stop;
 static int serve_listen_fd = -1;
@@ -74,17 +75,48 @@ static void serve_one(gateway_t *g, FCGX_Request *fcgi)
     http_request_release(&req);
 }
 
-int serve_worker(int listen_fd, void *ctx)
+/* "METHOD /path" of the request just accepted, for the scoreboard (query left out: it
+ * may carry things that do not belong on a status page). */
+static void serve_mark_busy(const serve_opts_t *o, FCGX_Request *fcgi)
 {
-    const config_t *cfg = ctx;
+    const char *method = FCGX_GetParam("REQUEST_METHOD", fcgi->envp);
+    const char *uri = FCGX_GetParam("REQUEST_URI", fcgi->envp);
+    char path[SCOREBOARD_REQUEST_MAX];
+    size_t n = uri != NULL ? strcspn(uri, "?") : 0;
+
+    if (n >= sizeof(path))
+        n = sizeof(path) - 1;
+    if (n > 0)
+        memcpy(path, uri, n);
+    path[n] = '\0';
+    scoreboard_request_begin(o->sb, o->slot, method, path);
+}
+
+/* Tell the master we are ready: one byte on the pipe, then close it. */
+static void serve_report_ready(const serve_opts_t *o)
+{
+    if (o->sb != NULL)
+        scoreboard_worker_ready(o->sb, o->slot);
+    if (o->ready_fd >= 0) {
+        ssize_t w;
+
+        do
+            w = write(o->ready_fd, "R", 1);
+        while (w < 0 && errno == EINTR);
+        close(o->ready_fd);
+    }
+}
+
+int serve_worker(const serve_opts_t *o)
+{
+    const config_t *cfg = o->cfg;
     struct sigaction sa;
     FCGX_Request fcgi;
     gateway_t g;
     char err[512];
-    int rc = 0;
+    long served = 0;
 
-    log_setup("worker", NULL);
-    serve_listen_fd = listen_fd;
+    serve_listen_fd = o->listen_fd;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = serve_on_stop;
     sigemptyset(&sa.sa_mask);
@@ -99,12 +131,17 @@ int serve_worker(int listen_fd, void *ctx)
         return 1;
     }
     if (FCGX_Init() != 0 ||
-        FCGX_InitRequest(&fcgi, listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
+        FCGX_InitRequest(&fcgi, o->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR) != 0) {
         log_error("worker cannot start", LOG_S("error", "FCGX_Init failed"));
         gateway_close(&g);
         return 1;
     }
+    status_attach(o->sb, o->listen_fd);
+    serve_report_ready(o);
     while (!serve_stop) {
+        struct timespec t0;
+        long long ms;
+
         if (FCGX_Accept_r(&fcgi) < 0) {
             if (serve_stop)
                 break;
@@ -112,10 +149,30 @@ int serve_worker(int listen_fd, void *ctx)
                 usleep(10000);   /* e.g. EMFILE: do not spin */
             continue;
         }
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        if (o->sb != NULL)
+            serve_mark_busy(o, &fcgi);
         serve_one(&g, &fcgi);
+        /* Finish before retiring: it flushes and closes the connection, so lighttpd has
+         * the whole answer before this process goes away. */
         FCGX_Finish_r(&fcgi);
+        ms = (long long)serve_ms_since(&t0);
+        if (cfg->slow_ms > 0 && ms >= cfg->slow_ms)
+            log_warn("slow request", LOG_S("request", o->sb != NULL ?
+                     o->sb->slots[o->slot].request : NULL), LOG_I("duration_ms", ms),
+                     LOG_I("slow_ms", cfg->slow_ms));
+        if (o->sb != NULL)
+            scoreboard_request_end(o->sb, o->slot, ms, cfg->slow_ms);
+        served++;
+        if (cfg->max_requests > 0 && served >= cfg->max_requests) {
+            log_debug("worker retiring", LOG_I("requests", served));
+            break;
+        }
     }
+    if (o->sb != NULL)
+        scoreboard_worker_leaving(o->sb, o->slot);
+    status_detach();
     FCGX_Free(&fcgi, 1);
     gateway_close(&g);
-    return rc;
+    return 0;
 }

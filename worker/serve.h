@@ -1,11 +1,25 @@
 /* SPDX-License-Identifier: MIT */
 /* serve.h - one worker's life: accept FastCGI requests on the shared socket and hand
- * each to the gateway until told to stop. */
+ * each to the gateway until told to stop or retired. */
 #ifndef MCPGW_SERVE_H
 #define MCPGW_SERVE_H
 
-/* The pool_worker_fn of the gateway; ctx is the const config_t * loaded before fork.
- * SIGTERM/SIGINT/SIGQUIT stop it after the request in hand.  Returns the exit status. */
-int serve_worker(int listen_fd, void *ctx);
+#include "config.h"
+#include "scoreboard.h"
+
+typedef struct serve_opts {
+    const config_t *cfg;        /* loaded by this process; outlives the call */
+    int listen_fd;              /* the pool's listening socket (inherited) */
+    scoreboard_t *sb;           /* the pool's scoreboard, or NULL outside a pool */
+    unsigned slot;              /* this worker's slot in sb */
+    int ready_fd;               /* pipe to the master: one byte once ready, then closed
+                                 * (by this call); -1 for none */
+} serve_opts_t;
+
+/* Open the gateway, report ready, then serve one request at a time.  Returns the exit
+ * status: 0 after a stop signal (SIGTERM/SIGINT/SIGQUIT: the request in hand is
+ * finished first) or after cfg->max_requests requests, 1 when the worker cannot start
+ * (it then never reports ready). */
+int serve_worker(const serve_opts_t *o);
 
 #endif

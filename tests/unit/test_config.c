@@ -201,6 +201,10 @@ static const struct numeric_case numeric_cases[] = {
     { "MCPGW_PAGE_SIZE", "1", "10000", "0", "10001" },
     { "MCPGW_UPSTREAM_TIMEOUT_MS", "100", "600000", "99", "600001" },
     { "MCPGW_UPSTREAM_CONNECT_TIMEOUT_MS", "100", "60000", "99", "60001" },
+    { "MCPGW_MAX_REQUESTS", "0", "1000000000", "-1", "1000000001" },
+    { "MCPGW_REQUEST_TIMEOUT", "0", "86400", "-1", "86401" },
+    { "MCPGW_SLOW_MS", "0", "3600000", "-1", "3600001" },
+    { "MCPGW_WORKER_START_TIMEOUT", "1", "600", "0", "601" },
 };
 
 Test(env, numeric_boundaries_are_accepted, .init = setup, .fini = teardown)
@@ -626,4 +630,220 @@ Test(parse, config_free_is_safe_on_a_zeroed_config)
     config_free(c);
     config_free(c);
     free(c);
+}
+
+/* ---- process manager ------------------------------------------------------------ */
+
+Test(pm, defaults, .init = setup, .fini = teardown)
+{
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->pm, CONFIG_PM_STATIC);
+    cr_expect_str_eq(cfg->pm_name, "static");
+    cr_expect_eq(cfg->pm_min_spare, 1);
+    cr_expect_eq(cfg->pm_max_spare, 3);
+    cr_expect_eq(cfg->pm_start, 2);
+    cr_expect_eq(cfg->pm_idle_timeout, 10);
+    cr_expect_eq(cfg->max_requests, 0);
+    cr_expect_eq(cfg->request_timeout, 60);
+    cr_expect_eq(cfg->slow_ms, 5000);
+    cr_expect_eq(cfg->worker_start_timeout, 10);
+    cr_expect_eq(cfg->status_allow_any, 0);
+    cr_assert_eq(cfg->n_status_allow, 2);
+    cr_expect(cidr_match(&cfg->status_allow[0], "127.0.0.1"));
+    cr_expect(cidr_match(&cfg->status_allow[1], "::1"));
+}
+
+Test(pm, modes_are_read_and_others_refused, .init = setup, .fini = teardown)
+{
+    static const struct { const char *name; int pm; } good[] = {
+        { "static", CONFIG_PM_STATIC }, { "dynamic", CONFIG_PM_DYNAMIC },
+        { "ondemand", CONFIG_PM_ONDEMAND },
+    };
+    static const char *const bad[] = { "Static", "fpm", "on-demand", "dynamic " };
+
+    for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        setenv("MCPGW_PM", good[i].name, 1);
+        cr_assert_eq(load(), 0, "%s: %s", good[i].name, err);
+        cr_expect_eq(cfg->pm, good[i].pm);
+        cr_expect_str_eq(cfg->pm_name, good[i].name);
+    }
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char quoted[64];
+
+        setenv("MCPGW_PM", bad[i], 1);
+        snprintf(quoted, sizeof(quoted), "\"%s\"", bad[i]);
+        EXPECT_ERROR(bad[i], "MCPGW_PM", quoted, "static, dynamic or ondemand");
+    }
+}
+
+Test(pm, a_setting_of_another_mode_is_refused, .init = setup, .fini = teardown)
+{
+    static const struct { const char *mode, *var, *owner; } cases[] = {
+        { "static", "MCPGW_PM_START", "dynamic" },
+        { "static", "MCPGW_PM_MIN_SPARE", "dynamic" },
+        { "ondemand", "MCPGW_PM_MAX_SPARE", "dynamic" },
+        { "static", "MCPGW_PM_IDLE_TIMEOUT", "ondemand" },
+        { "dynamic", "MCPGW_PM_IDLE_TIMEOUT", "ondemand" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char owner[64], is[64];
+
+        setenv("MCPGW_PM", cases[i].mode, 1);
+        setenv(cases[i].var, "2", 1);
+        snprintf(owner, sizeof(owner), "MCPGW_PM=%s", cases[i].owner);
+        snprintf(is, sizeof(is), "MCPGW_PM is %s", cases[i].mode);
+        EXPECT_ERROR(cases[i].var, cases[i].var, owner, is);
+        unsetenv(cases[i].var);
+    }
+}
+
+Test(pm, dynamic_defaults_fit_small_pools, .init = setup, .fini = teardown)
+{
+    static const struct { const char *workers; int lo, hi, start; } cases[] = {
+        { "1", 1, 1, 1 }, { "2", 1, 2, 1 }, { "4", 1, 3, 2 }, { "64", 1, 3, 2 },
+    };
+
+    setenv("MCPGW_PM", "dynamic", 1);
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        setenv("MCPGW_WORKERS", cases[i].workers, 1);
+        cr_assert_eq(load(), 0, "workers %s: %s", cases[i].workers, err);
+        cr_expect_eq(cfg->pm_min_spare, cases[i].lo, "workers %s", cases[i].workers);
+        cr_expect_eq(cfg->pm_max_spare, cases[i].hi, "workers %s", cases[i].workers);
+        cr_expect_eq(cfg->pm_start, cases[i].start, "workers %s", cases[i].workers);
+    }
+    /* A larger minimum lifts the default maximum with it. */
+    setenv("MCPGW_WORKERS", "10", 1);
+    setenv("MCPGW_PM_MIN_SPARE", "5", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->pm_max_spare, 5);
+    cr_expect_eq(cfg->pm_start, 5);
+}
+
+Test(pm, dynamic_values_are_read, .init = setup, .fini = teardown)
+{
+    setenv("MCPGW_PM", "dynamic", 1);
+    setenv("MCPGW_WORKERS", "20", 1);
+    setenv("MCPGW_PM_MIN_SPARE", "2", 1);
+    setenv("MCPGW_PM_MAX_SPARE", "8", 1);
+    setenv("MCPGW_PM_START", "4", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->workers, 20);
+    cr_expect_eq(cfg->pm_min_spare, 2);
+    cr_expect_eq(cfg->pm_max_spare, 8);
+    cr_expect_eq(cfg->pm_start, 4);
+}
+
+Test(pm, dynamic_cross_checks_name_both_sides, .init = setup, .fini = teardown)
+{
+    setenv("MCPGW_PM", "dynamic", 1);
+    setenv("MCPGW_WORKERS", "8", 1);
+    setenv("MCPGW_PM_MIN_SPARE", "4", 1);
+    setenv("MCPGW_PM_MAX_SPARE", "3", 1);
+    EXPECT_ERROR("min > max", "MCPGW_PM_MIN_SPARE=4", "more than", "MCPGW_PM_MAX_SPARE=3");
+    setenv("MCPGW_PM_MIN_SPARE", "1", 1);
+    setenv("MCPGW_PM_MAX_SPARE", "9", 1);
+    EXPECT_ERROR("max > workers", "MCPGW_PM_MAX_SPARE=9", "MCPGW_WORKERS=8");
+    unsetenv("MCPGW_WORKERS");
+    setenv("MCPGW_PM_MAX_SPARE", "5", 1);
+    EXPECT_ERROR("max > default workers", "MCPGW_PM_MAX_SPARE=5", "MCPGW_WORKERS=4 (default)");
+    setenv("MCPGW_PM_MAX_SPARE", "3", 1);
+    setenv("MCPGW_PM_START", "4", 1);
+    EXPECT_ERROR("start > max", "MCPGW_PM_START=4", "MCPGW_PM_MIN_SPARE=1",
+                 "MCPGW_PM_MAX_SPARE=3");
+    setenv("MCPGW_PM_MIN_SPARE", "2", 1);
+    setenv("MCPGW_PM_START", "1", 1);
+    EXPECT_ERROR("start < min", "MCPGW_PM_START=1", "MCPGW_PM_MIN_SPARE=2");
+    /* Defaults are named as such: the default maximum follows the minimum up to 5, more
+     * than the default pool of 4. */
+    unsetenv("MCPGW_PM_START");
+    unsetenv("MCPGW_PM_MAX_SPARE");
+    setenv("MCPGW_PM_MIN_SPARE", "5", 1);
+    EXPECT_ERROR("default max above default workers", "MCPGW_PM_MAX_SPARE=5 (default)",
+                 "MCPGW_WORKERS=4 (default)");
+}
+
+Test(pm, mode_settings_are_range_checked, .init = setup, .fini = teardown)
+{
+    static const struct { const char *mode, *var, *value; } bad[] = {
+        { "dynamic", "MCPGW_PM_MIN_SPARE", "0" }, { "dynamic", "MCPGW_PM_MAX_SPARE", "513" },
+        { "dynamic", "MCPGW_PM_START", "0" }, { "dynamic", "MCPGW_PM_START", "x" },
+        { "ondemand", "MCPGW_PM_IDLE_TIMEOUT", "0" },
+        { "ondemand", "MCPGW_PM_IDLE_TIMEOUT", "86401" },
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        char quoted[64];
+
+        setenv("MCPGW_PM", bad[i].mode, 1);
+        setenv(bad[i].var, bad[i].value, 1);
+        snprintf(quoted, sizeof(quoted), "\"%s\"", bad[i].value);
+        EXPECT_ERROR(bad[i].var, bad[i].var, quoted);
+        unsetenv(bad[i].var);
+    }
+    setenv("MCPGW_PM", "ondemand", 1);
+    setenv("MCPGW_PM_IDLE_TIMEOUT", "86400", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->pm_idle_timeout, 86400);
+}
+
+Test(pm, process_settings_are_read, .init = setup, .fini = teardown)
+{
+    setenv("MCPGW_MAX_REQUESTS", "1", 1);
+    setenv("MCPGW_REQUEST_TIMEOUT", "0", 1);
+    setenv("MCPGW_SLOW_MS", "250", 1);
+    setenv("MCPGW_WORKER_START_TIMEOUT", "3", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->max_requests, 1);
+    cr_expect_eq(cfg->request_timeout, 0);
+    cr_expect_eq(cfg->slow_ms, 250);
+    cr_expect_eq(cfg->worker_start_timeout, 3);
+}
+
+/* ---- MCPGW_STATUS_ALLOW ------------------------------------------------------- */
+
+Test(status_allow, any_and_lists, .init = setup, .fini = teardown)
+{
+    setenv("MCPGW_STATUS_ALLOW", "any", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->status_allow_any, 1);
+    setenv("MCPGW_STATUS_ALLOW", " 10.0.0.0/8 , fd00::/8,", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->status_allow_any, 0);
+    cr_assert_eq(cfg->n_status_allow, 2);
+    cr_expect(cidr_match(&cfg->status_allow[0], "10.9.8.7"));
+    cr_expect(cidr_match(&cfg->status_allow[1], "fd12::1"));
+    cr_expect(!cidr_match(&cfg->status_allow[0], "127.0.0.1"));
+    setenv("MCPGW_STATUS_ALLOW", "loopback,192.168.1.10", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_assert_eq(cfg->n_status_allow, 3);
+    cr_expect(cidr_match(&cfg->status_allow[2], "192.168.1.10"));
+    cr_expect(!cidr_match(&cfg->status_allow[2], "192.168.1.11"));
+}
+
+Test(status_allow, bad_values_name_the_item, .init = setup, .fini = teardown)
+{
+    setenv("MCPGW_STATUS_ALLOW", "10.0.0.0/8,office", 1);
+    EXPECT_ERROR("name", "MCPGW_STATUS_ALLOW", "\"office\"", "not a numeric");
+    setenv("MCPGW_STATUS_ALLOW", "10.0.0.0/33", 1);
+    EXPECT_ERROR("prefix", "MCPGW_STATUS_ALLOW", "\"10.0.0.0/33\"", "0 to 32");
+    setenv("MCPGW_STATUS_ALLOW", " , ", 1);
+    EXPECT_ERROR("empty list", "MCPGW_STATUS_ALLOW", "no address range");
+    setenv("MCPGW_STATUS_ALLOW", "ANY", 1);
+    EXPECT_ERROR("ANY", "MCPGW_STATUS_ALLOW", "\"ANY\"");
+}
+
+Test(status_allow, more_than_sixteen_ranges_are_refused, .init = setup, .fini = teardown)
+{
+    char list[1024];
+    size_t o = 0;
+
+    for (int i = 0; i < CONFIG_STATUS_ALLOW_MAX; i++)
+        o += (size_t)snprintf(list + o, sizeof(list) - o, "%s10.0.%d.0/24", i ? "," : "", i);
+    setenv("MCPGW_STATUS_ALLOW", list, 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->n_status_allow, CONFIG_STATUS_ALLOW_MAX);
+    snprintf(list + o, sizeof(list) - o, ",10.1.0.0/24");
+    setenv("MCPGW_STATUS_ALLOW", list, 1);
+    EXPECT_ERROR("17 ranges", "MCPGW_STATUS_ALLOW", "16");
 }
