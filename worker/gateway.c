@@ -2,8 +2,11 @@
 /* gateway.c - one worker's gateway: its state and the route table. */
 #include "gateway.h"
 
+#include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include "federation.h"
@@ -21,6 +24,16 @@ int gateway_open(gateway_t *g, const config_t *cfg, char *err, size_t errlen)
     memset(g, 0, sizeof(*g));
     g->cfg = cfg;
     snprintf(g->draining_path, sizeof(g->draining_path), "%s/draining", cfg->runtime_dir);
+    /* Upstream sessions are shared by every worker (and every container): requests
+     * sent concurrently on one of them must not reuse an id, or the upstream may route
+     * an answer to the wrong request.  Each worker counts up from a random point below
+     * 2^52, so ids stay exact in JSON and two workers' ranges practically never meet. */
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r)) {
+        snprintf(err, errlen, "getrandom: %s", strerror(errno));
+        return -1;
+    }
+    g->next_id = (long)(r & ((UINT64_C(1) << 52) - 1));
     g->store = store_open(cfg->store_url, err, errlen);
     if (g->store == NULL)
         return -1;

@@ -22,7 +22,7 @@ typedef struct gateway {
     store_t *store;
     upstream_t *up[CONFIG_UPSTREAMS_MAX];
     size_t n_up;
-    long next_id;                       /* ids of requests this worker sends upstream */
+    long next_id;                       /* last id sent upstream; starts at random */
     void *fed_cache[2];                 /* federation.c's per-kind catalogue copies */
     char draining_path[CONFIG_PATH_MAX + 16];
 } gateway_t;

@@ -209,6 +209,18 @@ describe('mcpgw end to end', () => {
       const pids = new Set([...S.gw.err.matchAll(/"component":"worker","pid":(\d+)[^\n]*"rpc":"ping"/g)].map((m) => m[1]));
       assert.ok(pids.size >= 2, `pings served by ${pids.size} worker(s)`);
     });
+    it('concurrent calls in one session each get their own answer', async () => {
+      // All workers share the session's upstream session: their upstream request ids
+      // must not collide, or an upstream may hand one call's answer to another.
+      const { sid } = await openSession();
+      const calls = Array.from({ length: 16 }, (_, i) =>
+        rpc(sid, 'tools/call', { name: 'everything__get-sum', arguments: { a: i, b: 1000 } }));
+      const answers = await Promise.all(calls);
+      answers.forEach((r, i) => {
+        assert.equal(r.status, 200, r.text);
+        assert.match(r.json.result.content[0].text, new RegExp(`\\b${i + 1000}\\b`), r.text);
+      });
+    });
   });
 
   describe('origin checks', () => {

@@ -160,8 +160,7 @@ describe('process manager: static pool', () => {
 
   it('/status figures follow the load: busy workers, max active, max children reached, slow requests', async () => {
     const s0 = await status(S);
-    // One session per call: workers number their upstream requests independently, so
-    // concurrent calls of one session may collide upstream (see the report on next_id).
+    // One session per call, so each sleeper has an upstream session of its own.
     const sids = await Promise.all([1, 2, 3].map(() => openSession(S)));
     const calls = sids.map((sid) => sleepCall(S, sid, 1200));
     // Three workers sleep upstream; the /status request itself is the fourth busy one.
