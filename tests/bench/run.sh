@@ -10,6 +10,10 @@
 #   5. mcpgw tools/list in one session (federated catalogue cache)        POST
 #   6. mcpgw tools/call everything__get-sum in one session                POST
 #   7. server-everything directly: tools/list, tools/call get-sum         POST
+# then, under the same tools/list load, two events of the container's life:
+#   8. hot swaps: `mcpgw-pool --reload` one after another during the run
+#   9. a drain: SIGTERM to the entrypoint (supervised mode) during the run
+# and the size of the container image, when tests/container/run.sh has built it.
 # Each contender gets a warm-up run (discarded) and a measured run; its memory is read
 # from /proc right after its measured run.  Results: a markdown table on stdout and in
 # build/bench/results.md; raw wrk output stays in the temporary folder when
@@ -132,7 +136,7 @@ wait_for() {
     die "timed out waiting for $what"
 }
 
-# Four free loopback ports, chosen by the kernel and released at once.
+# N free loopback ports, chosen by the kernel and released at once.
 free_ports() {
     node -e '
         const net = require("net");
@@ -330,6 +334,44 @@ measure() {
     printf '%s req/s\n' "${R[$key.rps]}" >&2
 }
 
+# under_load KEY LABEL EVENT SECONDS URL VAR=value...: wrk (with the measure() arguments)
+# for SECONDS while the function EVENT runs once, 1 s into the run, in this shell.
+# EVENT leaves its own description in R[KEY.event].  One row of the lifecycle table.
+LROWS=()
+under_load() {
+    local key=$1 label=$2 event=$3 secs=$4 url=$5 line kv w
+    shift 5
+    printf 'bench: %-45s run %s ... ' "$label" "$secs" >&2
+    env "$@" wrk -t"$THREADS" -c"$CONNS" -d"$secs" --timeout 10s --latency -s "$LUA" \
+        "$url" >"$TMP/$key.wrk" 2>&1 &
+    PID[wrk]=$!
+    w=${PID[wrk]}
+    sleep 1
+    "$event" "$key"
+    wait "$w" || die "wrk failed for $label: $(tail -3 "$TMP/$key.wrk")"
+    unset "PID[wrk]"
+    line=$(grep '^BENCH ' "$TMP/$key.wrk") || die "no BENCH line in wrk output for $label"
+    for kv in ${line#BENCH }; do
+        R[$key.${kv%%=*}]=${kv#*=}
+    done
+    R[$key.label]=$label
+    R[$key.flag]=""
+    if [ "${R[$key.requests]}" -eq 0 ] ||
+        [ $((R[$key.bad] + R[$key.read_errors] + R[$key.write_errors] + R[$key.timeouts])) -gt 0 ]; then
+        R[$key.flag]=" (!)"
+        FAILED=1
+        grep '^BENCH_FIRST_BAD' "$TMP/$key.wrk" >&2 || true
+    fi
+    LROWS+=("$key")
+    printf '%s req/s\n' "${R[$key.rps]}" >&2
+}
+
+# median of the numbers on stdin.
+median() {
+    sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a";
+        else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
 # ---------------------------------------------------------------- setup
 # How busy the machine is before we start: other work shares the CPUs with the run.
 read -r m0 <<<"$(machine_ticks)"
@@ -348,10 +390,10 @@ ${CC:-cc} -std=c11 -D_GNU_SOURCE -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow \
     -fstack-protector-strong -fPIE $(pkg-config --cflags fcgi) -pie -Wl,-z,relro,-z,now \
     -o "$OUT/floor" tests/bench/floor.c $(pkg-config --libs fcgi)
 
-read -r P_STATIC P_FLOOR P_GW P_SE <<<"$(free_ports 4)"
-[ -n "$P_SE" ] || die "could not find free ports"
+read -r P_STATIC P_FLOOR P_GW P_SE P_EP <<<"$(free_ports 5)"
+[ -n "$P_EP" ] || die "could not find free ports"
 SE_MCP=http://127.0.0.1:$P_SE/mcp
-mkdir -p "$TMP/static" "$TMP/floor" "$TMP/gw"
+mkdir -p "$TMP/static" "$TMP/floor" "$TMP/gw" "$TMP/ep"
 printf '{"status":"ok"}' >"$TMP/static/health"
 
 # Settings lighttpd.conf takes from the environment (static.conf takes the same).
@@ -412,7 +454,7 @@ SID=$(mcp_session "$GW/mcp") || die "mcpgw: could not open a session"
 # (MCPGW_CATALOG_TTL, default 60 s, longer than warm-up + run at the default durations):
 # the runs read the cache.  The "upstream" CPU column shows whether a rebuild happened.
 expect "mcpgw tools/list" '"everything__get-sum"' "$(mcp_call "$GW/mcp" "$SID" tools/list '{}')"
-measure gw_list "mcpgw" "POST tools/list" "one session; catalogue from the store cache" \
+measure gw_list "mcpgw" "POST tools/list" "one session; the worker's rendered catalogue" \
     "$GW/mcp" "${PID[gw_httpd]}" "${PID[pool]}" "${PID[everything]}" \
     BENCH_RPC=tools/list BENCH_SESSION="$SID"
 
@@ -426,6 +468,27 @@ measure gw_call "mcpgw" "POST tools/call get-sum" "one session; forwarded to ser
     "$GW/mcp" "${PID[gw_httpd]}" "${PID[pool]}" "${PID[everything]}" \
     BENCH_RPC=tools/call BENCH_SESSION="$SID" BENCH_PARAMS="$CALL"
 read -r SE_DURING_CALL_RSS _ _ <<<"$(mem_of "${PID[everything]}")"
+
+# ---------------------------------------------------------------- 8. hot swaps under load
+# One `mcpgw-pool --reload` after another until 2 s before the run ends: each replaces
+# every worker, a group at a time, from the binary on disk.
+hot_swaps() {
+    local key=$1 t0 t1 n=0 end=$((SECONDS + DURATION - 3))
+    : >"$TMP/swap.ms"
+    while [ "$SECONDS" -lt "$end" ]; do
+        t0=$EPOCHREALTIME
+        MCPGW_RUNTIME_DIR="$TMP/gw" "$ROOT/build/mcpgw-pool" --reload >>"$TMP/swap.log" 2>&1 ||
+            die "hot swap failed: $(tail -3 "$TMP/swap.log")"
+        t1=$EPOCHREALTIME
+        echo $(( (${t1//[.,]/} - ${t0//[.,]/}) / 1000 )) >>"$TMP/swap.ms"
+        n=$((n + 1))
+    done
+    R[$key.event]="$n hot swaps of all $WORKERS workers (\`mcpgw-pool --reload\`), median $(median <"$TMP/swap.ms") ms each"
+}
+SID=$(mcp_session "$GW/mcp") || die "mcpgw: could not open a session"
+expect "mcpgw tools/list" '"everything__get-sum"' "$(mcp_call "$GW/mcp" "$SID" tools/list '{}')"
+under_load swap "mcpgw tools/list during hot swaps" hot_swaps "${DURATION}s" "$GW/mcp" \
+    BENCH_RPC=tools/list BENCH_SESSION="$SID"
 stop gw_httpd
 stop pool
 
@@ -444,7 +507,54 @@ expect "server-everything tools/call" 'The sum of 2 and 3 is 5' \
 measure se_call "server-everything (SDK)" "POST tools/call get-sum" "one session; SSE response" \
     "$SE_MCP" "" "${PID[everything]}" "" \
     BENCH_RPC=tools/call BENCH_SESSION="$SID" BENCH_PARAMS="$CALL"
+
+# ---------------------------------------------------------------- 9. a drain under load
+# The whole stack under the entrypoint, as in the container: SIGTERM 1 s into the run.
+# /health turns 503 at once and requests are served for MCPGW_DRAIN_DELAY; then lighttpd
+# stops gracefully and the pool after it.  wrk keeps its connections open and counts a
+# refused reconnection as a read error, like a request lost, so its run ends 1 s before
+# lighttpd closes its port: it measures the drain delay, when the load balancer still
+# sends.  The close itself (in-flight requests finished, later connections refused) is
+# counted request by request, with a connection each, by tests/container/run.sh.
+DRAIN_DELAY=5
+drain() {
+    local key=$1 t0 t1 rc=0 pid=${PID[ep]}
+    t0=$EPOCHREALTIME
+    kill -TERM "$pid"
+    wait "$pid" || rc=$?
+    unset "PID[ep]"
+    t1=$EPOCHREALTIME
+    R[$key.event]="SIGTERM to the entrypoint (MCPGW_DRAIN_DELAY=$DRAIN_DELAY): exit $rc after $(( (${t1//[.,]/} - ${t0//[.,]/}) / 1000 )) ms"
+    [ "$rc" -eq 0 ] || die "the entrypoint exited $rc after SIGTERM: $(tail -5 "$TMP/ep.log")"
+}
+start_everything
+cat >"$TMP/ep/upstreams.json" <<JSON
+{"upstreams":[{"name":"everything","url":"$SE_MCP"}]}
+JSON
+start ep env "${LTPD_ENV[@]}" MCPGW_PORT="$P_EP" MCPGW_RUNTIME_DIR="$TMP/ep" \
+    MCPGW_UPSTREAMS="$TMP/ep/upstreams.json" MCPGW_SOCKET="$TMP/ep/fcgi.sock" \
+    MCPGW_WORKERS="$WORKERS" MCPGW_LOG_LEVEL=warn MCPGW_DRAIN_DELAY=$DRAIN_DELAY \
+    MCPGW_LIGHTTPD_CONF="$ROOT/lighttpd.conf" MCPGW_POOL_BIN="$ROOT/build/mcpgw-pool" \
+    "$ROOT/build/mcpgw-entrypoint"
+EP=http://127.0.0.1:$P_EP
+wait_for "entrypoint stack /health on port $P_EP" http_ok "$EP/health"
+SID=$(mcp_session "$EP/mcp") || die "mcpgw (entrypoint): could not open a session"
+expect "mcpgw tools/list" '"everything__get-sum"' "$(mcp_call "$EP/mcp" "$SID" tools/list '{}')"
+under_load drain "mcpgw tools/list during a drain" drain "${DRAIN_DELAY}s" "$EP/mcp" \
+    BENCH_RPC=tools/list BENCH_SESSION="$SID"
 stop everything
+
+# ---------------------------------------------------------------- image size
+# The image tests/container/run.sh builds, in its own podman storage; not built here.
+IMAGE_NOTE="not measured: no image localhost/mcpgw:test in /var/tmp/mcpgw-containers (tests/container/run.sh builds it)"
+CDIR=${MCPGW_CONTAINER_DIR:-/var/tmp/mcpgw-containers}
+if command -v podman >/dev/null 2>&1 && [ -f "$CDIR/storage.conf" ] &&
+    CONTAINERS_CONF="$CDIR/containers.conf" CONTAINERS_STORAGE_CONF="$CDIR/storage.conf" \
+        podman image exists localhost/mcpgw:test 2>/dev/null; then
+    read -r isize irev <<<"$(CONTAINERS_CONF="$CDIR/containers.conf" CONTAINERS_STORAGE_CONF="$CDIR/storage.conf" \
+        podman image inspect --format '{{.Size}} {{index .Labels "org.opencontainers.image.revision"}}' localhost/mcpgw:test)"
+    IMAGE_NOTE="$isize bytes ($(awk -v b="$isize" 'BEGIN { printf "%.1f", b / 1e6 }') MB), localhost/mcpgw:test built from commit ${irev:0:7}"
+fi
 
 # ---------------------------------------------------------------- report
 ratio() {
@@ -535,10 +645,29 @@ ELAPSED=$(($(date +%s) - T0))
     echo "- floor ÷ static file: $(ratio "${R[floor.rps]}" "${R[static.rps]}")"
     echo "- mcpgw tools/call ÷ server-everything tools/call: $(ratio "${R[gw_call.rps]}" "${R[se_call.rps]}")"
     echo
+    echo "Under load (the tools/list load of row 5, $CONNS connections), while something happens:"
+    echo
+    echo "| scenario | requests | req/s | p99 ms | bad responses | read/write errors, timeouts | connections refused | event |"
+    echo "|---|---:|---:|---:|---:|---:|---:|---|"
+    for k in "${LROWS[@]}"; do
+        printf '| %s%s | %s | %.0f | %s | %s | %s | %s | %s |\n' "${R[$k.label]}" "${R[$k.flag]}" \
+            "${R[$k.requests]}" "${R[$k.rps]}" "$(ms "${R[$k.p99_us]}")" "${R[$k.bad]}" \
+            "$((R[$k.read_errors] + R[$k.write_errors] + R[$k.timeouts]))" \
+            "${R[$k.connect_errors]}" "${R[$k.event]}"
+    done
+    echo
+    echo "A failed request is a bad response, a read/write error or a timeout. Hot swaps: a run of"
+    echo "${DURATION}s. Drain: from 1 s before SIGTERM to 1 s before lighttpd closes its port"
+    echo "(the drain delay, while /health answers 503 and the load balancer still sends); the close"
+    echo "itself is counted request by request by tests/container/run.sh (\`podman stop\` under load)."
+    echo
+    echo "Container image: $IMAGE_NOTE."
+    echo
     echo "Total wall time: ${ELAPSED}s."
     if [ "$FAILED" -ne 0 ]; then
         echo
-        echo "(!) more than 1 % of this contender's responses or sockets failed: its figures are not valid."
+        echo "(!) more than 1 % of this contender's responses or sockets failed: its figures are not valid;"
+        echo "    or, under load, a request failed during the event."
     fi
 } | tee "$OUT/results.md"
 
