@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* aws.c - AWS region and credentials from the environment or the ECS container credentials endpoint. */
 #include "aws.h"
+#include "errbuf.h"
 
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,18 +55,6 @@ struct aws_body {
     int over;
 };
 
-__attribute__((format(printf, 3, 4)))
-static void aws_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static const char *aws_env(const char *name)
 {
     const char *v = getenv(name);
@@ -97,12 +85,12 @@ int aws_region(char *out, size_t outlen, char *err, size_t errlen)
         v = aws_env(name);
     }
     if (v == NULL) {
-        aws_err(err, errlen, "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)");
+        errbuf_set(err, errlen, "no AWS region: set AWS_REGION (or AWS_DEFAULT_REGION)");
         return -1;
     }
     n = strlen(v);
     if (n > AWS_REGION_MAX || n >= outlen || strspn(v, "abcdefghijklmnopqrstuvwxyz0123456789-") != n) {
-        aws_err(err, errlen, "%s: not a region name (lowercase letters, digits and hyphens, "
+        errbuf_set(err, errlen, "%s: not a region name (lowercase letters, digits and hyphens, "
                 "for example eu-west-1)", name);
         return -1;
     }
@@ -115,7 +103,7 @@ static int aws_take(char *dst, size_t dstlen, const char *v, const char *what, i
                     char *err, size_t errlen)
 {
     if (!aws_visible(v, dstlen - 1) || (keyid && strchr(v, ':') != NULL)) {
-        aws_err(err, errlen, "%s: empty, longer than %zu characters or not visible ASCII%s",
+        errbuf_set(err, errlen, "%s: empty, longer than %zu characters or not visible ASCII%s",
                 what, dstlen - 1, keyid ? " (or contains ':')" : "");
         return -1;
     }
@@ -138,13 +126,13 @@ static int aws_full_uri_allowed(const char *url, char *err, size_t errlen)
     int ok = 0;
 
     if (u == NULL) {
-        aws_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: out of memory");
+        errbuf_set(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: out of memory");
         return -1;
     }
     if (curl_url_set(u, CURLUPART_URL, url, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
         curl_url_get(u, CURLUPART_HOST, &host, 0) != CURLUE_OK) {
-        aws_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: not a URL");
+        errbuf_set(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: not a URL");
         goto done;
     }
     if (strcasecmp(scheme, "https") == 0) {
@@ -152,7 +140,7 @@ static int aws_full_uri_allowed(const char *url, char *err, size_t errlen)
         goto done;
     }
     if (strcasecmp(scheme, "http") != 0) {
-        aws_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: scheme must be http or https");
+        errbuf_set(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: scheme must be http or https");
         goto done;
     }
     h = host;
@@ -166,7 +154,7 @@ static int aws_full_uri_allowed(const char *url, char *err, size_t errlen)
     if (!ok && inet_pton(AF_INET, host, &a4) == 1)
         ok = (ntohl(a4.s_addr) >> 24) == 127;
     if (!ok)
-        aws_err(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is allowed only "
+        errbuf_set(err, errlen, "AWS_CONTAINER_CREDENTIALS_FULL_URI: plain http is allowed only "
                 "to a loopback address or the ECS/EKS agent (169.254.170.2, 169.254.170.23); "
                 "use https");
 done:
@@ -187,14 +175,14 @@ static int aws_open_container(aws_cred_provider_t *p, char *err, size_t errlen)
     if (rel != NULL) {
         p->url_var = "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI";
         if (rel[0] != '/' || !aws_visible(rel, AWS_URL_MAX - sizeof AWS_CONTAINER_HOST)) {
-            aws_err(err, errlen, "%s: must be a path starting with '/'", p->url_var);
+            errbuf_set(err, errlen, "%s: must be a path starting with '/'", p->url_var);
             return -1;
         }
         snprintf(p->url, sizeof p->url, "%s%s", AWS_CONTAINER_HOST, rel);
     } else {
         p->url_var = "AWS_CONTAINER_CREDENTIALS_FULL_URI";
         if (!aws_visible(full, AWS_URL_MAX)) {
-            aws_err(err, errlen, "%s: longer than %d characters or not visible ASCII",
+            errbuf_set(err, errlen, "%s: longer than %d characters or not visible ASCII",
                     p->url_var, AWS_URL_MAX);
             return -1;
         }
@@ -204,7 +192,7 @@ static int aws_open_container(aws_cred_provider_t *p, char *err, size_t errlen)
     }
     if (file != NULL) {
         if (strlen(file) > AWS_URL_MAX) {
-            aws_err(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: path too long");
+            errbuf_set(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: path too long");
             return -1;
         }
         snprintf(p->auth_file, sizeof p->auth_file, "%s", file);
@@ -212,12 +200,12 @@ static int aws_open_container(aws_cred_provider_t *p, char *err, size_t errlen)
         /* Spaces are fine inside a header value ("Basic xyz"); line breaks are not. */
         for (const char *c = tok; *c != '\0'; c++) {
             if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f) {
-                aws_err(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN: control character");
+                errbuf_set(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN: control character");
                 return -1;
             }
         }
         if (strlen(tok) > AWS_TOKEN_MAX) {
-            aws_err(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN: longer than %d characters",
+            errbuf_set(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN: longer than %d characters",
                     AWS_TOKEN_MAX);
             return -1;
         }
@@ -234,12 +222,12 @@ aws_cred_provider_t *aws_creds_open(char *err, size_t errlen)
     aws_cred_provider_t *p = calloc(1, sizeof *p);
 
     if (p == NULL) {
-        aws_err(err, errlen, "credentials: out of memory");
+        errbuf_set(err, errlen, "credentials: out of memory");
         return NULL;
     }
     if (key != NULL || secret != NULL) {
         if (key == NULL || secret == NULL) {
-            aws_err(err, errlen, "%s is set but %s is not", key != NULL ? "AWS_ACCESS_KEY_ID"
+            errbuf_set(err, errlen, "%s is set but %s is not", key != NULL ? "AWS_ACCESS_KEY_ID"
                     : "AWS_SECRET_ACCESS_KEY", key != NULL ? "AWS_SECRET_ACCESS_KEY"
                     : "AWS_ACCESS_KEY_ID");
             goto fail;
@@ -257,7 +245,7 @@ aws_cred_provider_t *aws_creds_open(char *err, size_t errlen)
     }
     if (aws_env("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI") == NULL &&
         aws_env("AWS_CONTAINER_CREDENTIALS_FULL_URI") == NULL) {
-        aws_err(err, errlen, "no AWS credentials: set AWS_ACCESS_KEY_ID and "
+        errbuf_set(err, errlen, "no AWS credentials: set AWS_ACCESS_KEY_ID and "
                 "AWS_SECRET_ACCESS_KEY, or run with an ECS task role "
                 "(AWS_CONTAINER_CREDENTIALS_RELATIVE_URI or AWS_CONTAINER_CREDENTIALS_FULL_URI)");
         goto fail;
@@ -382,7 +370,7 @@ static int aws_auth_token(const aws_cred_provider_t *p, char *tok, char *err, si
     }
     fd = open(p->auth_file, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
-        aws_err(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: open: %s", strerror(errno));
+        errbuf_set(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: open: %s", strerror(errno));
         return -1;
     }
     for (;;) {
@@ -397,7 +385,7 @@ static int aws_auth_token(const aws_cred_provider_t *p, char *tok, char *err, si
     }
     close(fd);
     if (n < 0 || len > AWS_TOKEN_MAX) {
-        aws_err(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %s",
+        errbuf_set(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: %s",
                 n < 0 ? strerror(errno) : "longer than the token limit");
         explicit_bzero(tok, AWS_TOKEN_MAX + 1);
         return -1;
@@ -407,7 +395,7 @@ static int aws_auth_token(const aws_cred_provider_t *p, char *tok, char *err, si
     tok[len] = '\0';
     for (size_t i = 0; i < len; i++) {
         if ((unsigned char)tok[i] < 0x20 || (unsigned char)tok[i] == 0x7f) {
-            aws_err(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: control character in the token");
+            errbuf_set(err, errlen, "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE: control character in the token");
             explicit_bzero(tok, AWS_TOKEN_MAX + 1);
             return -1;
         }
@@ -436,11 +424,11 @@ static int aws_parse_creds(const aws_cred_provider_t *p, const char *body, size_
     int rc = -1;
 
     if (!cJSON_IsObject(root)) {
-        aws_err(err, errlen, "credentials from %s: not JSON", p->url_var);
+        errbuf_set(err, errlen, "credentials from %s: not JSON", p->url_var);
         goto done;
     }
     if (!cJSON_IsString(k) || !cJSON_IsString(s) || !cJSON_IsString(e)) {
-        aws_err(err, errlen, "credentials from %s: AccessKeyId, SecretAccessKey or "
+        errbuf_set(err, errlen, "credentials from %s: AccessKeyId, SecretAccessKey or "
                 "Expiration missing", p->url_var);
         goto done;
     }
@@ -454,7 +442,7 @@ static int aws_parse_creds(const aws_cred_provider_t *p, const char *body, size_
         aws_take(out->token, sizeof out->token, t->valuestring, "Token", 0, err, errlen) != 0)
         goto done;
     if (aws_parse_time(e->valuestring, &out->expires_at) != 0) {
-        aws_err(err, errlen, "credentials from %s: Expiration is not an ISO 8601 time",
+        errbuf_set(err, errlen, "credentials from %s: Expiration is not an ISO 8601 time",
                 p->url_var);
         goto done;
     }
@@ -489,13 +477,13 @@ static int aws_fetch(const aws_cred_provider_t *p, aws_creds_t *out, char *err, 
         hdrs = curl_slist_append(NULL, line);
         explicit_bzero(line, sizeof line);
         if (hdrs == NULL) {
-            aws_err(err, errlen, "credentials: out of memory");
+            errbuf_set(err, errlen, "credentials: out of memory");
             goto done;
         }
     }
     c = curl_easy_init();
     if (c == NULL) {
-        aws_err(err, errlen, "credentials: curl_easy_init failed");
+        errbuf_set(err, errlen, "credentials: curl_easy_init failed");
         goto done;
     }
     ebuf[0] = '\0';
@@ -511,14 +499,14 @@ static int aws_fetch(const aws_cred_provider_t *p, aws_creds_t *out, char *err, 
     curl_easy_setopt(c, CURLOPT_WRITEDATA, &body);
     rc = curl_easy_perform(c);
     if (rc != CURLE_OK) {
-        aws_err(err, errlen, "credentials from %s: %s", p->url_var,
+        errbuf_set(err, errlen, "credentials from %s: %s", p->url_var,
                 body.over ? "answer too large" : ebuf[0] != '\0' ? ebuf : curl_easy_strerror(rc));
         goto done;
     }
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
     if (status != 200) {
         /* The body is not quoted: it is not ours to put in a log. */
-        aws_err(err, errlen, "credentials from %s: HTTP %ld", p->url_var, status);
+        errbuf_set(err, errlen, "credentials from %s: HTTP %ld", p->url_var, status);
         goto done;
     }
     ret = aws_parse_creds(p, body.p != NULL ? body.p : "", body.len, out, err, errlen);
@@ -557,7 +545,7 @@ const aws_creds_t *aws_creds_get(aws_cred_provider_t *p, char *err, size_t errle
     if (mono < p->retry_at_ms) {
         if (valid)
             return &p->creds;
-        aws_err(err, errlen, "%s", p->last_err);
+        errbuf_set(err, errlen, "%s", p->last_err);
         return NULL;
     }
     p->last_err[0] = '\0';
@@ -581,6 +569,6 @@ const aws_creds_t *aws_creds_get(aws_cred_provider_t *p, char *err, size_t errle
     p->retry_at_ms = mono + (valid ? AWS_RETRY_STALE_MS : AWS_RETRY_NONE_MS);
     if (valid)
         return &p->creds;
-    aws_err(err, errlen, "%s", p->last_err);
+    errbuf_set(err, errlen, "%s", p->last_err);
     return NULL;
 }

@@ -2,8 +2,8 @@
 /* store.c - the public store API: url scheme dispatch, argument checks, the expiry clock. */
 
 #include "store.h"
+#include "errbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,18 +41,6 @@ int64_t store_now(void)
     return (int64_t)time(NULL) + store_clock_offset;
 }
 
-__attribute__((format(printf, 3, 4)))
-static void store_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* "sqlite, dynamodb": the schemes of store_backends, for messages. */
 static const char *store_schemes(void)
 {
@@ -76,12 +64,12 @@ static const struct store_ops *store_resolve(const char *url, const char **rest,
     size_t i;
 
     if (url == NULL || url[0] == '\0') {
-        store_err(err, errlen, "store \"\": empty url (expected sqlite:/path/to/file.db)");
+        errbuf_set(err, errlen, "store \"\": empty url (expected sqlite:/path/to/file.db)");
         return NULL;
     }
     colon = strchr(url, ':');
     if (colon == NULL || colon == url) {
-        store_err(err, errlen, "store \"%s\": no scheme (expected sqlite:/path/to/file.db)",
+        errbuf_set(err, errlen, "store \"%s\": no scheme (expected sqlite:/path/to/file.db)",
                   url);
         return NULL;
     }
@@ -91,7 +79,7 @@ static const struct store_ops *store_resolve(const char *url, const char **rest,
 
         if (strlen(ops->scheme) == n && memcmp(ops->scheme, url, n) == 0) {
             if (colon[1] == '\0') {
-                store_err(err, errlen, "store \"%s\": empty path after \"%s:\"", url,
+                errbuf_set(err, errlen, "store \"%s\": empty path after \"%s:\"", url,
                           ops->scheme);
                 return NULL;
             }
@@ -99,7 +87,7 @@ static const struct store_ops *store_resolve(const char *url, const char **rest,
             return ops;
         }
     }
-    store_err(err, errlen, "store \"%s\": unknown scheme \"%.*s\" (supported: %s)", url,
+    errbuf_set(err, errlen, "store \"%s\": unknown scheme \"%.*s\" (supported: %s)", url,
               (int)n, url, store_schemes());
     return NULL;
 }
@@ -109,12 +97,12 @@ static int store_check_handle(const store_t *s, char *err, size_t errlen)
     pid_t me;
 
     if (s == NULL) {
-        store_err(err, errlen, "store: no handle");
+        errbuf_set(err, errlen, "store: no handle");
         return -1;
     }
     me = getpid();
     if (me != s->owner) {
-        store_err(err, errlen,
+        errbuf_set(err, errlen,
                   "store: handle opened by pid %ld used in pid %ld (handles must not cross fork())",
                   (long)s->owner, (long)me);
         return -1;
@@ -128,16 +116,16 @@ static int store_check_key(const char *key, const char *what, char *err, size_t 
     size_t n;
 
     if (key == NULL) {
-        store_err(err, errlen, "store: %s is NULL", what);
+        errbuf_set(err, errlen, "store: %s is NULL", what);
         return -1;
     }
     n = strnlen(key, STORE_KEY_MAX + 1);
     if (n == 0) {
-        store_err(err, errlen, "store: empty %s", what);
+        errbuf_set(err, errlen, "store: empty %s", what);
         return -1;
     }
     if (n > STORE_KEY_MAX) {
-        store_err(err, errlen, "store: %s longer than %d bytes", what, STORE_KEY_MAX);
+        errbuf_set(err, errlen, "store: %s longer than %d bytes", what, STORE_KEY_MAX);
         return -1;
     }
     return 0;
@@ -147,20 +135,20 @@ static int store_check_value(const void *value, size_t len, long ttl, int64_t no
                              char *err, size_t errlen)
 {
     if (value == NULL && len > 0) {
-        store_err(err, errlen, "store: value is NULL but len is %zu", len);
+        errbuf_set(err, errlen, "store: value is NULL but len is %zu", len);
         return -1;
     }
     if (len > STORE_VALUE_MAX) {
-        store_err(err, errlen, "store: value of %zu bytes exceeds the %d-byte limit", len,
+        errbuf_set(err, errlen, "store: value of %zu bytes exceeds the %d-byte limit", len,
                   STORE_VALUE_MAX);
         return -1;
     }
     if (ttl <= 0) {
-        store_err(err, errlen, "store: ttl must be positive (got %ld)", ttl);
+        errbuf_set(err, errlen, "store: ttl must be positive (got %ld)", ttl);
         return -1;
     }
     if ((int64_t)ttl > INT64_MAX - now) {
-        store_err(err, errlen, "store: ttl %ld is too large", ttl);
+        errbuf_set(err, errlen, "store: ttl %ld is too large", ttl);
         return -1;
     }
     return 0;
@@ -177,7 +165,7 @@ int store_prepare(const char *url, char *err, size_t errlen)
         return -1;
     why[0] = '\0';
     if (ops->prepare(rest, why, sizeof why) != 0) {
-        store_err(err, errlen, "store \"%s\": %s", url, why);
+        errbuf_set(err, errlen, "store \"%s\": %s", url, why);
         return -1;
     }
     return 0;
@@ -195,13 +183,13 @@ store_t *store_open(const char *url, char *err, size_t errlen)
         goto fail;
     s = calloc(1, sizeof *s);
     if (s == NULL) {
-        store_err(err, errlen, "store \"%s\": out of memory", url);
+        errbuf_set(err, errlen, "store \"%s\": out of memory", url);
         goto fail;
     }
     why[0] = '\0';
     s->h = ops->open(rest, why, sizeof why);
     if (s->h == NULL) {
-        store_err(err, errlen, "store \"%s\": %s", url, why);
+        errbuf_set(err, errlen, "store \"%s\": %s", url, why);
         goto fail;
     }
     s->ops = ops;
@@ -267,7 +255,7 @@ int store_get(store_t *s, const char *key, char **value, size_t *len,
     if (len != NULL)
         *len = 0;
     if (value == NULL || len == NULL) {
-        store_err(err, errlen, "store: value and len must not be NULL");
+        errbuf_set(err, errlen, "store: value and len must not be NULL");
         return -1;
     }
     if (store_check_handle(s, err, errlen) != 0 ||

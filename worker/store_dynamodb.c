@@ -2,9 +2,9 @@
 /* store_dynamodb.c - the networked store backend: one DynamoDB table shared by every container, over the JSON API signed by libcurl's SigV4. */
 
 #include "store.h"
+#include "errbuf.h"
 
 #include <inttypes.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,18 +79,6 @@ struct ddb_res {
     char why[400];       /* "<Op>: why" */
     int attempts;        /* requests sent */
 };
-
-__attribute__((format(printf, 3, 4)))
-static void ddb_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
 
 /* ---- bounded buffers ---- */
 
@@ -252,7 +240,7 @@ static int ddb_check_table(const char *t, char *err, size_t errlen)
 
     if (n < DDB_TABLE_MIN || n > DDB_TABLE_MAX ||
         strspn(t, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-") != n) {
-        ddb_err(err, errlen, "table name must be %d to %d characters of A-Z a-z 0-9 _ . -",
+        errbuf_set(err, errlen, "table name must be %d to %d characters of A-Z a-z 0-9 _ . -",
                 DDB_TABLE_MIN, DDB_TABLE_MAX);
         return -1;
     }
@@ -275,13 +263,13 @@ static int ddb_load_endpoint(struct ddb *d, char *err, size_t errlen)
         n--;
     if ((strncasecmp(e, "http://", 7) != 0 && strncasecmp(e, "https://", 8) != 0) ||
         n > DDB_ENDPOINT_MAX) {
-        ddb_err(err, errlen, "MCPGW_DYNAMODB_ENDPOINT: not an http:// or https:// URL of at "
+        errbuf_set(err, errlen, "MCPGW_DYNAMODB_ENDPOINT: not an http:// or https:// URL of at "
                 "most %d characters", DDB_ENDPOINT_MAX);
         return -1;
     }
     for (size_t i = 0; i < n; i++) {
         if ((unsigned char)e[i] <= 0x20 || (unsigned char)e[i] >= 0x7f) {
-            ddb_err(err, errlen, "MCPGW_DYNAMODB_ENDPOINT: space or control character");
+            errbuf_set(err, errlen, "MCPGW_DYNAMODB_ENDPOINT: space or control character");
             return -1;
         }
     }
@@ -301,7 +289,7 @@ static int ddb_load_timeout(struct ddb *d, char *err, size_t errlen)
         return 0;
     v = strtol(t, &end, 10);
     if (end == t || *end != '\0' || v < DDB_TIMEOUT_MIN_MS || v > DDB_TIMEOUT_MAX_MS) {
-        ddb_err(err, errlen, "MCPGW_DYNAMODB_TIMEOUT_MS: expected milliseconds from %ld to %ld",
+        errbuf_set(err, errlen, "MCPGW_DYNAMODB_TIMEOUT_MS: expected milliseconds from %ld to %ld",
                 DDB_TIMEOUT_MIN_MS, DDB_TIMEOUT_MAX_MS);
         return -1;
     }
@@ -350,7 +338,7 @@ static int ddb_send(struct ddb *d, const char *op, const aws_creds_t *cr, long *
         explicit_bzero(tok, sizeof tok);
     }
     if (h == NULL) {
-        ddb_err(res->why, sizeof res->why, "%s: out of memory", op);
+        errbuf_set(res->why, sizeof res->why, "%s: out of memory", op);
         goto done;
     }
     snprintf(userpwd, sizeof userpwd, "%s:%s", cr->key_id, cr->secret);
@@ -367,7 +355,7 @@ static int ddb_send(struct ddb *d, const char *op, const aws_creds_t *cr, long *
     curl_easy_setopt(d->curl, CURLOPT_HTTPHEADER, NULL);
     if (rc != CURLE_OK) {
         ddb_endpoint_name(d, where, sizeof where);
-        ddb_err(res->why, sizeof res->why, "%s: %s (%s)", op,
+        errbuf_set(res->why, sizeof res->why, "%s: %s (%s)", op,
                 d->resp.over ? "answer too large" : d->resp.oom ? "out of memory"
                 : d->errbuf[0] != '\0' ? d->errbuf : curl_easy_strerror(rc), where);
         goto done;
@@ -457,14 +445,14 @@ static int ddb_call(struct ddb *d, const char *op, cJSON **out, struct ddb_res *
     res->why[0] = '\0';
     res->attempts = 0;
     if (d->req.over || d->req.oom) {
-        ddb_err(res->why, sizeof res->why, "%s: %s", op,
+        errbuf_set(res->why, sizeof res->why, "%s: %s", op,
                 d->req.oom ? "out of memory" : "request too large");
         goto done;
     }
     for (;;) {
         cr = aws_creds_get(d->creds, cwhy, sizeof cwhy);
         if (cr == NULL) {
-            ddb_err(res->why, sizeof res->why, "%s: %s", op, cwhy);
+            errbuf_set(res->why, sizeof res->why, "%s: %s", op, cwhy);
             goto done;
         }
         res->attempts++;
@@ -473,7 +461,7 @@ static int ddb_call(struct ddb *d, const char *op, cJSON **out, struct ddb_res *
         if (status == 200) {
             *out = cJSON_ParseWithLength(d->resp.p != NULL ? d->resp.p : "", d->resp.len);
             if (*out == NULL) {
-                ddb_err(res->why, sizeof res->why, "%s: answer is not JSON", op);
+                errbuf_set(res->why, sizeof res->why, "%s: answer is not JSON", op);
                 goto done;
             }
             ret = 0;
@@ -493,11 +481,11 @@ static int ddb_call(struct ddb *d, const char *op, cJSON **out, struct ddb_res *
         break;
     }
     if (res->type[0] != '\0' && msg[0] != '\0')
-        ddb_err(res->why, sizeof res->why, "%s: %s: %s", op, res->type, msg);
+        errbuf_set(res->why, sizeof res->why, "%s: %s: %s", op, res->type, msg);
     else if (res->type[0] != '\0')
-        ddb_err(res->why, sizeof res->why, "%s: %s", op, res->type);
+        errbuf_set(res->why, sizeof res->why, "%s: %s", op, res->type);
     else
-        ddb_err(res->why, sizeof res->why, "%s: HTTP %ld", op, status);
+        errbuf_set(res->why, sizeof res->why, "%s: HTTP %ld", op, status);
 done:
     /* A large item's buffers are not kept for the worker's whole life. */
     if (d->req.cap > DDB_KEEP_BUF) {
@@ -553,16 +541,16 @@ static int ddb_get_item(struct ddb *d, const char *key, int consistent, char **v
     en = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(item, "expires_at"),
                                           "N");
     if (!cJSON_IsString(en) || en->valuestring[0] == '\0') {
-        ddb_err(res->why, sizeof res->why, "GetItem: item has no numeric expires_at");
+        errbuf_set(res->why, sizeof res->why, "GetItem: item has no numeric expires_at");
         goto done;
     }
     e = strtoll(en->valuestring, &end, 10);
     if (*end != '\0') {
-        ddb_err(res->why, sizeof res->why, "GetItem: item's expires_at is not an integer");
+        errbuf_set(res->why, sizeof res->why, "GetItem: item's expires_at is not an integer");
         goto done;
     }
     if (!cJSON_IsString(vb) || b64_decode(vb->valuestring, v, len) != 0) {
-        ddb_err(res->why, sizeof res->why, "GetItem: item has no binary attribute v");
+        errbuf_set(res->why, sizeof res->why, "GetItem: item has no binary attribute v");
         goto done;
     }
     *exp = (int64_t)e;
@@ -594,7 +582,7 @@ static void *ddb_open(const char *table, char *err, size_t errlen)
     struct ddb *d = calloc(1, sizeof *d);
 
     if (d == NULL) {
-        ddb_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     d->req.max = DDB_REQUEST_MAX;
@@ -611,7 +599,7 @@ static void *ddb_open(const char *table, char *err, size_t errlen)
         goto fail;
     d->curl = curl_easy_init();
     if (d->curl == NULL) {
-        ddb_err(err, errlen, "curl_easy_init failed");
+        errbuf_set(err, errlen, "curl_easy_init failed");
         goto fail;
     }
     curl_easy_setopt(d->curl, CURLOPT_URL, d->url);
@@ -637,7 +625,7 @@ fail:
 /* Errors of the item operations name the store, as /ready and -32011 show them. */
 static int ddb_fail(const struct ddb *d, const struct ddb_res *res, char *err, size_t errlen)
 {
-    ddb_err(err, errlen, "dynamodb:%s: %s", d->table, res->why);
+    errbuf_set(err, errlen, "dynamodb:%s: %s", d->table, res->why);
     return -1;
 }
 
@@ -653,7 +641,7 @@ static int ddb_put(void *h, const char *key, const void *v, size_t len, int64_t 
     int r;
 
     if (len > DDB_ITEM_MAX || strlen(key) + len + DDB_ITEM_OVERHEAD > DDB_ITEM_MAX) {
-        ddb_err(err, errlen, "dynamodb:%s: PutItem: value of %zu bytes does not fit "
+        errbuf_set(err, errlen, "dynamodb:%s: PutItem: value of %zu bytes does not fit "
                 "DynamoDB's 400 KB item limit", d->table, len);
         return -1;
     }
@@ -734,7 +722,7 @@ static int ddb_del_prefix(void *h, const char *prefix, char *err, size_t errlen)
     struct ddb *d = h;
 
     (void)prefix;
-    ddb_err(err, errlen, "dynamodb:%s: del_prefix: not supported by the dynamodb store",
+    errbuf_set(err, errlen, "dynamodb:%s: del_prefix: not supported by the dynamodb store",
             d->table);
     return -1;
 }
@@ -781,20 +769,20 @@ static int ddb_prepare(const char *table, char *err, size_t errlen)
     colon = strstr(res.why, ": ");
     colon = colon != NULL ? colon + 2 : res.why;
     if (strcmp(res.type, "ResourceNotFoundException") == 0)
-        ddb_err(err, errlen, "table %s not found in %s%s%s", d->table, d->region,
+        errbuf_set(err, errlen, "table %s not found in %s%s%s", d->table, d->region,
                 d->custom_endpoint ? " at " : "", d->custom_endpoint ? where : "");
     else if (strcmp(res.type, "AccessDeniedException") == 0)
-        ddb_err(err, errlen, "access denied to table %s in %s (the role needs "
+        errbuf_set(err, errlen, "access denied to table %s in %s (the role needs "
                 "dynamodb:GetItem, PutItem and DeleteItem on it): %s", d->table, d->region,
                 colon);
     else if (strcmp(res.type, "UnrecognizedClientException") == 0 ||
              strcmp(res.type, "InvalidSignatureException") == 0 ||
              strcmp(res.type, "ExpiredTokenException") == 0 ||
              strcmp(res.type, "MissingAuthenticationTokenException") == 0)
-        ddb_err(err, errlen, "credentials from the %s refused by %s: %s",
+        errbuf_set(err, errlen, "credentials from the %s refused by %s: %s",
                 aws_creds_source(d->creds), where, colon);
     else
-        ddb_err(err, errlen, "%s", res.why);
+        errbuf_set(err, errlen, "%s", res.why);
 done:
     ddb_close(d);
     return rc;

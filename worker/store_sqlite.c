@@ -2,8 +2,8 @@
 /* store_sqlite.c - the embedded store backend: one SQLite file in WAL mode shared by every worker. */
 
 #include "store.h"
+#include "errbuf.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,18 +79,6 @@ struct sq {
     unsigned writes;    /* put/add calls since the last sweep */
 };
 
-__attribute__((format(printf, 3, 4)))
-static void sq_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 /* Run a statement that returns at most one text row (a PRAGMA) and copy that text. */
 static int sq_query_text(sqlite3 *db, const char *sql, char *out, size_t outlen,
                          char *err, size_t errlen)
@@ -115,7 +103,7 @@ static int sq_query_text(sqlite3 *db, const char *sql, char *out, size_t outlen,
     return 0;
 
 fail:
-    sq_err(err, errlen, "%s: %s", sql, sqlite3_errmsg(db));
+    errbuf_set(err, errlen, "%s: %s", sql, sqlite3_errmsg(db));
     sqlite3_finalize(st);
     return -1;
 }
@@ -125,7 +113,7 @@ static int sq_exec(sqlite3 *db, const char *sql, const char *what, char *err, si
     char *msg = NULL;
 
     if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        sq_err(err, errlen, "%s: %s", what, msg != NULL ? msg : sqlite3_errmsg(db));
+        errbuf_set(err, errlen, "%s: %s", what, msg != NULL ? msg : sqlite3_errmsg(db));
         sqlite3_free(msg);
         return -1;
     }
@@ -146,10 +134,10 @@ static sqlite3 *sq_connect(const char *path, int flags, char *err, size_t errlen
     if (rc != SQLITE_OK) {
         sys = db != NULL ? sqlite3_system_errno(db) : 0;
         if (sys != 0)
-            sq_err(err, errlen, "%s (%s)",
+            errbuf_set(err, errlen, "%s (%s)",
                    db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc), strerror(sys));
         else
-            sq_err(err, errlen, "%s", db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
+            errbuf_set(err, errlen, "%s", db != NULL ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
         goto fail;
     }
     /* Before anything that takes a lock, so every later step waits instead of failing. */
@@ -157,7 +145,7 @@ static sqlite3 *sq_connect(const char *path, int flags, char *err, size_t errlen
     if (sq_query_text(db, "PRAGMA journal_mode=WAL", mode, sizeof mode, err, errlen) != 0)
         goto fail;
     if (strcmp(mode, "wal") != 0) {
-        sq_err(err, errlen, "PRAGMA journal_mode=WAL: not available (journal mode is %s)",
+        errbuf_set(err, errlen, "PRAGMA journal_mode=WAL: not available (journal mode is %s)",
                mode);
         goto fail;
     }
@@ -202,7 +190,7 @@ static int sq_prepare(const char *path, char *err, size_t errlen)
     if (sq_user_version(db, &version, err, errlen) != 0)
         goto fail;
     if (version > SQ_SCHEMA_VERSION) {
-        sq_err(err, errlen, "schema version %d is newer than this build's %d", version,
+        errbuf_set(err, errlen, "schema version %d is newer than this build's %d", version,
                SQ_SCHEMA_VERSION);
         goto fail;
     }
@@ -246,7 +234,7 @@ static void *sq_open(const char *path, char *err, size_t errlen)
 
     q = calloc(1, sizeof *q);
     if (q == NULL) {
-        sq_err(err, errlen, "out of memory");
+        errbuf_set(err, errlen, "out of memory");
         return NULL;
     }
     /* No SQLITE_OPEN_CREATE: the file is made by store_prepare; a missing one is an error. */
@@ -256,14 +244,14 @@ static void *sq_open(const char *path, char *err, size_t errlen)
     if (sq_user_version(q->db, &version, err, errlen) != 0)
         goto fail;
     if (version != SQ_SCHEMA_VERSION) {
-        sq_err(err, errlen, "schema version %d, expected %d (run store_prepare first)",
+        errbuf_set(err, errlen, "schema version %d, expected %d (run store_prepare first)",
                version, SQ_SCHEMA_VERSION);
         goto fail;
     }
     for (i = 0; i < SQ_NSTMT; i++) {
         if (sqlite3_prepare_v3(q->db, sq_sql[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
                                &q->st[i], NULL) != SQLITE_OK) {
-            sq_err(err, errlen, "sqlite3_prepare(%s): %s", sq_sql[i].name,
+            errbuf_set(err, errlen, "sqlite3_prepare(%s): %s", sq_sql[i].name,
                    sqlite3_errmsg(q->db));
             goto fail;
         }
@@ -283,7 +271,7 @@ static int sq_run(struct sq *q, enum sq_stmt id, char *err, size_t errlen)
 
     rc = sqlite3_step(st);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
-        sq_err(err, errlen, "sqlite3_step(%s): %s", sq_sql[id].name, sqlite3_errmsg(q->db));
+        errbuf_set(err, errlen, "sqlite3_step(%s): %s", sq_sql[id].name, sqlite3_errmsg(q->db));
         sqlite3_reset(st);
         return -1;
     }
@@ -293,7 +281,7 @@ static int sq_run(struct sq *q, enum sq_stmt id, char *err, size_t errlen)
 
 static int sq_bind_failed(struct sq *q, enum sq_stmt id, char *err, size_t errlen)
 {
-    sq_err(err, errlen, "sqlite3_bind(%s): %s", sq_sql[id].name, sqlite3_errmsg(q->db));
+    errbuf_set(err, errlen, "sqlite3_bind(%s): %s", sq_sql[id].name, sqlite3_errmsg(q->db));
     sqlite3_reset(q->st[id]);
     return -1;
 }
@@ -322,7 +310,7 @@ static int sq_put(void *h, const char *key, const void *v, size_t len, int64_t e
     int rc;
 
     if (len > STORE_VALUE_MAX) {
-        sq_err(err, errlen, "value of %zu bytes exceeds the %d-byte limit", len,
+        errbuf_set(err, errlen, "value of %zu bytes exceeds the %d-byte limit", len,
                STORE_VALUE_MAX);
         return -1;
     }
@@ -378,14 +366,14 @@ static int sq_get(void *h, const char *key, char **v, size_t *len, int64_t *expi
         return 0;
     }
     if (rc != SQLITE_ROW) {
-        sq_err(err, errlen, "sqlite3_step(get): %s", sqlite3_errmsg(q->db));
+        errbuf_set(err, errlen, "sqlite3_step(get): %s", sqlite3_errmsg(q->db));
         goto fail;
     }
     blob = sqlite3_column_blob(st, 0);
     n = sqlite3_column_bytes(st, 0);
     copy = malloc((size_t)n + 1);
     if (copy == NULL) {
-        sq_err(err, errlen, "get: out of memory for a %d-byte value", n);
+        errbuf_set(err, errlen, "get: out of memory for a %d-byte value", n);
         goto fail;
     }
     if (n > 0)
@@ -422,7 +410,7 @@ static int sq_del_prefix(void *h, const char *prefix, char *err, size_t errlen)
     int rc;
 
     if (n > STORE_KEY_MAX) {
-        sq_err(err, errlen, "del_prefix: prefix longer than %d bytes", STORE_KEY_MAX);
+        errbuf_set(err, errlen, "del_prefix: prefix longer than %d bytes", STORE_KEY_MAX);
         return -1;
     }
     /* Smallest string greater than every string starting with prefix: drop trailing

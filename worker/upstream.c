@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* upstream.c - libcurl client that POSTs JSON-RPC to one upstream MCP server. */
 #include "upstream.h"
+#include "errbuf.h"
 
 #include <curl/curl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,20 +56,6 @@ typedef struct xfer {
     int bad_session_id;
 } xfer_t;
 
-static void up_err(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void up_err(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (err == NULL || errlen == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-}
-
 static long long up_now_ms(void)
 {
     struct timespec ts;
@@ -100,11 +86,11 @@ upstream_t *upstream_new(const upstream_conf_t *conf, char *err, size_t errlen)
     upstream_t *u = NULL;
 
     if (conf == NULL || conf->url == NULL || !up_has_http_scheme(conf->url)) {
-        up_err(err, errlen, "url: not an http:// or https:// URL");
+        errbuf_set(err, errlen, "url: not an http:// or https:// URL");
         goto fail;
     }
     if (!up_header_safe(conf->url)) {
-        up_err(err, errlen, "url: control character");
+        errbuf_set(err, errlen, "url: control character");
         goto fail;
     }
     for (size_t i = 0; conf->headers != NULL && conf->headers[i] != NULL; i++) {
@@ -112,20 +98,20 @@ upstream_t *upstream_new(const upstream_conf_t *conf, char *err, size_t errlen)
         const char *colon = strchr(h, ':');
 
         if (colon == NULL || colon == h || !up_header_safe(h)) {
-            up_err(err, errlen, "header %zu: not a \"Name: value\" line", i + 1);
+            errbuf_set(err, errlen, "header %zu: not a \"Name: value\" line", i + 1);
             goto fail;
         }
     }
     u = calloc(1, sizeof(*u));
     if (u == NULL) {
-        up_err(err, errlen, "calloc: out of memory");
+        errbuf_set(err, errlen, "calloc: out of memory");
         goto fail;
     }
     u->conf = conf;
     u->curl = curl_easy_init();
     u->multi = curl_multi_init();
     if (u->curl == NULL || u->multi == NULL) {
-        up_err(err, errlen, "curl_easy_init: failed (curl_global_init not called?)");
+        errbuf_set(err, errlen, "curl_easy_init: failed (curl_global_init not called?)");
         goto fail;
     }
     return u;
@@ -407,9 +393,9 @@ static void up_curl_err(upstream_t *u, const xfer_t *x, CURLcode rc, char *err, 
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
         if (!x->connected)
-            up_err(err, errlen, "connect: timeout after %ld ms", u->conf->connect_timeout_ms);
+            errbuf_set(err, errlen, "connect: timeout after %ld ms", u->conf->connect_timeout_ms);
         else
-            up_err(err, errlen, "timeout after %ld ms", u->conf->timeout_ms);
+            errbuf_set(err, errlen, "timeout after %ld ms", u->conf->timeout_ms);
         return;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -440,7 +426,7 @@ static void up_curl_err(upstream_t *u, const xfer_t *x, CURLcode rc, char *err, 
     default:
         break;
     }
-    up_err(err, errlen, "%s: %s%s", what, curl_easy_strerror(rc), detail);
+    errbuf_set(err, errlen, "%s: %s%s", what, curl_easy_strerror(rc), detail);
 }
 
 /* Options common to every exchange on the kept handle.  curl_easy_reset keeps the
@@ -575,12 +561,12 @@ static int up_check_args(const char *session_id, const char *protocol_version,
 {
     if (session_id != NULL && (strlen(session_id) > UPSTREAM_SESSION_ID_MAX ||
                                !up_header_safe(session_id))) {
-        up_err(err, errlen, "session id: too long or control character");
+        errbuf_set(err, errlen, "session id: too long or control character");
         return -1;
     }
     if (protocol_version != NULL && (strlen(protocol_version) > 32 ||
                                      !up_header_safe(protocol_version))) {
-        up_err(err, errlen, "protocol version: too long or control character");
+        errbuf_set(err, errlen, "protocol version: too long or control character");
         return -1;
     }
     return 0;
@@ -629,7 +615,7 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
     if (reply != NULL)
         memset(reply, 0, sizeof(*reply));
     if (u == NULL || msg == NULL || reply == NULL) {
-        up_err(err, errlen, "upstream_post: missing argument");
+        errbuf_set(err, errlen, "upstream_post: missing argument");
         return -1;
     }
     x.reply = reply;
@@ -640,33 +626,33 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
     json = cJSON_PrintUnformatted(msg);
     hdrs = up_headers(u, session_id, protocol_version, 1);
     if (json == NULL || hdrs == NULL) {
-        up_err(err, errlen, "request: out of memory");
+        errbuf_set(err, errlen, "request: out of memory");
         goto fail;
     }
     if (up_setup(u, &x, hdrs, u->conf->timeout_ms) != 0 ||
         curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json)) != CURLE_OK ||
         curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, json) != CURLE_OK) {
-        up_err(err, errlen, "curl_easy_setopt: %s", u->errbuf[0] ? u->errbuf : "failed");
+        errbuf_set(err, errlen, "curl_easy_setopt: %s", u->errbuf[0] ? u->errbuf : "failed");
         goto fail;
     }
 
     rc = up_run(u, &x, &abandoned);
     curl_easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, &status);
     if (x.over_cap || rc == CURLE_FILESIZE_EXCEEDED) {
-        up_err(err, errlen, "answer over %d bytes", UPSTREAM_BODY_MAX);
+        errbuf_set(err, errlen, "answer over %d bytes", UPSTREAM_BODY_MAX);
         goto fail;
     }
     if (x.bad_session_id) {
-        up_err(err, errlen, "Mcp-Session-Id: invalid or over %d bytes", UPSTREAM_SESSION_ID_MAX);
+        errbuf_set(err, errlen, "Mcp-Session-Id: invalid or over %d bytes", UPSTREAM_SESSION_ID_MAX);
         goto fail;
     }
     if (x.sse_failed) {
-        up_err(err, errlen, "event stream: event over %d bytes or out of memory",
+        errbuf_set(err, errlen, "event stream: event over %d bytes or out of memory",
                UPSTREAM_BODY_MAX);
         goto fail;
     }
     if (x.out_of_memory) {
-        up_err(err, errlen, "receive: out of memory");
+        errbuf_set(err, errlen, "receive: out of memory");
         goto fail;
     }
     /* With the answer in hand, whatever happened to the rest of the stream (we may have
@@ -679,7 +665,7 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
     reply->http_status = status;
     ok2xx = status >= 200 && status < 300;
     if (x.kind == BODY_SSE && x.sse_active && !x.got_answer && sse_finish(&x.sse) < 0) {
-        up_err(err, errlen, "event stream: event over %d bytes or out of memory",
+        errbuf_set(err, errlen, "event stream: event over %d bytes or out of memory",
                UPSTREAM_BODY_MAX);
         goto fail;
     }
@@ -692,11 +678,11 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
     }
     if (ok2xx && x.req_id != NULL && !x.got_answer) {
         if (x.kind == BODY_OTHER)
-            up_err(err, errlen, "unexpected Content-Type %s (HTTP %ld)", x.content_type, status);
+            errbuf_set(err, errlen, "unexpected Content-Type %s (HTTP %ld)", x.content_type, status);
         else if (x.not_json)
-            up_err(err, errlen, "answer is not JSON (HTTP %ld)", status);
+            errbuf_set(err, errlen, "answer is not JSON (HTTP %ld)", status);
         else
-            up_err(err, errlen, "no JSON-RPC response in the answer (HTTP %ld)", status);
+            errbuf_set(err, errlen, "no JSON-RPC response in the answer (HTTP %ld)", status);
         goto fail;
     }
     if (!ok2xx && reply->message != NULL &&
@@ -736,39 +722,39 @@ int upstream_delete_session(upstream_t *u, const char *session_id,
     memset(&reply, 0, sizeof(reply));
     x.reply = &reply;
     if (u == NULL || session_id == NULL) {
-        up_err(err, errlen, "DELETE: no session id");
+        errbuf_set(err, errlen, "DELETE: no session id");
         goto fail;
     }
     if (up_check_args(session_id, protocol_version, err, errlen) != 0)
         goto fail;
     hdrs = up_headers(u, session_id, protocol_version, 0);
     if (hdrs == NULL) {
-        up_err(err, errlen, "DELETE: out of memory");
+        errbuf_set(err, errlen, "DELETE: out of memory");
         goto fail;
     }
     if (u->conf->timeout_ms > 0 && u->conf->timeout_ms < timeout)
         timeout = u->conf->timeout_ms;
     if (up_setup(u, &x, hdrs, timeout) != 0 ||
         curl_easy_setopt(u->curl, CURLOPT_CUSTOMREQUEST, "DELETE") != CURLE_OK) {
-        up_err(err, errlen, "curl_easy_setopt: failed");
+        errbuf_set(err, errlen, "curl_easy_setopt: failed");
         goto fail;
     }
     rc = up_run(u, &x, &abandoned);
     if (x.over_cap || rc == CURLE_FILESIZE_EXCEEDED) {
-        up_err(err, errlen, "DELETE: answer over %d bytes", UPSTREAM_BODY_MAX);
+        errbuf_set(err, errlen, "DELETE: answer over %d bytes", UPSTREAM_BODY_MAX);
         goto fail;
     }
     if (rc != CURLE_OK) {
         char why[256];
 
         up_curl_err(u, &x, rc, why, sizeof(why));
-        up_err(err, errlen, "DELETE: %s", why);
+        errbuf_set(err, errlen, "DELETE: %s", why);
         goto fail;
     }
     curl_easy_getinfo(u->curl, CURLINFO_RESPONSE_CODE, &status);
     /* 404: the session is gone already; 405: the server does not let clients end it. */
     if (!(status >= 200 && status < 300) && status != 404 && status != 405) {
-        up_err(err, errlen, "DELETE: HTTP %ld", status);
+        errbuf_set(err, errlen, "DELETE: HTTP %ld", status);
         goto fail;
     }
     up_xfer_free(&x);
@@ -790,7 +776,7 @@ int upstream_probe(upstream_t *u, long timeout_ms, char *err, size_t errlen)
     CURLcode rc = CURLE_OK;
 
     if (c == NULL) {
-        up_err(err, errlen, "curl_easy_init: failed");
+        errbuf_set(err, errlen, "curl_easy_init: failed");
         return -1;
     }
 #define UP_SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
@@ -810,11 +796,11 @@ int upstream_probe(upstream_t *u, long timeout_ms, char *err, size_t errlen)
         while (el > 0 && (ebuf[el - 1] == '\n' || ebuf[el - 1] == '\r'))
             ebuf[--el] = '\0';
         if (rc == CURLE_OPERATION_TIMEDOUT)
-            up_err(err, errlen, "connect: timeout after %ld ms", timeout_ms);
+            errbuf_set(err, errlen, "connect: timeout after %ld ms", timeout_ms);
         else if (el > 0)
-            up_err(err, errlen, "connect: %s (%s)", curl_easy_strerror(rc), ebuf);
+            errbuf_set(err, errlen, "connect: %s (%s)", curl_easy_strerror(rc), ebuf);
         else
-            up_err(err, errlen, "connect: %s", curl_easy_strerror(rc));
+            errbuf_set(err, errlen, "connect: %s", curl_easy_strerror(rc));
     }
     curl_easy_cleanup(c);
     return rc == CURLE_OK ? 0 : -1;
