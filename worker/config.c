@@ -561,6 +561,29 @@ fail:
     return rc;
 }
 
+/* The upstreams come from the file MCPGW_UPSTREAMS names or, where no file can be
+ * shipped (a Fargate task with a read-only image), from the text of MCPGW_UPSTREAMS_JSON.
+ * Both set is refused: one of them would be silently ignored. */
+static int config_upstreams(config_t *c, char *err, size_t errlen)
+{
+    const char *text = getenv("MCPGW_UPSTREAMS_JSON");
+
+    if (text == NULL || text[0] == '\0')
+        return config_read_upstreams(c, err, errlen);
+    if (config_env_set("MCPGW_UPSTREAMS")) {
+        snprintf(err, errlen, "MCPGW_UPSTREAMS_JSON and MCPGW_UPSTREAMS are both set: "
+                 "set one of them");
+        return -1;
+    }
+    if (strlen(text) > CONFIG_FILE_MAX) {
+        snprintf(err, errlen, "MCPGW_UPSTREAMS_JSON: larger than 1 MiB");
+        return -1;
+    }
+    snprintf(c->upstreams_file, sizeof(c->upstreams_file), "MCPGW_UPSTREAMS_JSON");
+    c->upstreams_inline = 1;
+    return config_parse_upstreams(c, text, "MCPGW_UPSTREAMS_JSON", err, errlen);
+}
+
 int config_load(config_t *c, char *err, size_t errlen)
 {
     char def[CONFIG_PATH_MAX + 16];
@@ -631,7 +654,7 @@ int config_load(config_t *c, char *err, size_t errlen)
         return -1;
     if (config_origins(c, err, errlen) < 0)
         return -1;
-    return config_read_upstreams(c, err, errlen);
+    return config_upstreams(c, err, errlen);
 }
 
 void config_free(config_t *c)

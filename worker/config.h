@@ -53,7 +53,8 @@ typedef struct config {
     /* gateway */
     char bind[64];                       /* MCPGW_BIND: lighttpd's address, default 127.0.0.1 */
     char store_url[CONFIG_PATH_MAX];     /* MCPGW_STORE, default sqlite:<runtime_dir>/mcpgw.db */
-    char upstreams_file[CONFIG_PATH_MAX];/* MCPGW_UPSTREAMS */
+    char upstreams_file[CONFIG_PATH_MAX];/* MCPGW_UPSTREAMS, or "MCPGW_UPSTREAMS_JSON" */
+    int upstreams_inline;                /* 1: the upstreams came from MCPGW_UPSTREAMS_JSON */
     long session_ttl;                    /* MCPGW_SESSION_TTL seconds */
     long catalog_ttl;                    /* MCPGW_CATALOG_TTL seconds */
     long max_body;                       /* MCPGW_MAX_BODY bytes */

@@ -230,7 +230,8 @@ int main(int argc, char **argv)
         .start_timeout = main_cfg.worker_start_timeout,
         .stop_timeout = main_cfg.stop_timeout,
         .exe = exe,
-        .conf_path = main_cfg.upstreams_file,
+        /* Inline upstreams travel in the environment, which workers inherit unchanged. */
+        .conf_path = main_cfg.upstreams_inline ? NULL : main_cfg.upstreams_file,
         .conf_max = MAIN_CONF_MAX,
         .conf_check = main_check_upstreams,
         .conf_ctx = &main_cfg,

@@ -74,8 +74,10 @@ export async function startUpstream(kind, port, env = {}) {
 
 /* Start the whole stack.  Returns an object with URLs, processes and stop().
  * upstreamsFrom: another stack whose upstream servers this one uses too (it neither
- * starts nor stops them), so that two gateways can share upstream sessions. */
-export async function startStack({ env = {}, toolboxTimeoutMs, upstreamsFrom } = {}) {
+ * starts nor stops them), so that two gateways can share upstream sessions.
+ * inlineUpstreams: pass the upstreams document in MCPGW_UPSTREAMS_JSON instead of a file,
+ * as the Terraform service module does on Fargate. */
+export async function startStack({ env = {}, toolboxTimeoutMs, upstreamsFrom, inlineUpstreams } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'mcpgw-it-'));
   const shared = upstreamsFrom?.ports;
   const ports = { gw: await freePort(), everything: shared?.everything ?? await freePort(),
@@ -85,14 +87,16 @@ export async function startStack({ env = {}, toolboxTimeoutMs, upstreamsFrom } =
   const toolboxEntry = { name: 'toolbox', url: `http://127.0.0.1:${ports.toolbox}/mcp`,
     headers: { Authorization: 'Bearer ${TOOLBOX_TOKEN}', 'X-Client': 'mcpgw-tests' } };
   if (toolboxTimeoutMs) toolboxEntry.timeout_ms = toolboxTimeoutMs;
-  writeFileSync(path.join(dir, 'upstreams.json'), JSON.stringify({
+  const upstreamsDoc = JSON.stringify({
     separator: '__',
     upstreams: [{ name: 'everything', url: `http://127.0.0.1:${ports.everything}/mcp` }, toolboxEntry],
-  }));
+  });
+  if (!inlineUpstreams) writeFileSync(path.join(dir, 'upstreams.json'), upstreamsDoc);
   const gwEnv = {
     ...process.env,
     MCPGW_RUNTIME_DIR: dir,
-    MCPGW_UPSTREAMS: path.join(dir, 'upstreams.json'),
+    ...(inlineUpstreams ? { MCPGW_UPSTREAMS: '', MCPGW_UPSTREAMS_JSON: upstreamsDoc }
+      : { MCPGW_UPSTREAMS: path.join(dir, 'upstreams.json'), MCPGW_UPSTREAMS_JSON: '' }),
     MCPGW_BIND: '127.0.0.1',
     MCPGW_PORT: String(ports.gw),
     MCPGW_SOCKET: path.join(dir, 'fcgi.sock'),

@@ -118,7 +118,9 @@ describe('two gateways sharing one DynamoDB table', () => {
     // To run against a pool built elsewhere (make BUILD=...), point at it.
     if (process.env.MCPGW_TEST_POOL_BIN) env.MCPGW_POOL_BIN = process.env.MCPGW_TEST_POOL_BIN;
     A = await startStack({ env });
-    B = await startStack({ env, upstreamsFrom: A });
+    // B is configured as the Terraform service module configures a Fargate task: the
+    // upstreams document in MCPGW_UPSTREAMS_JSON, no file.
+    B = await startStack({ env, upstreamsFrom: A, inlineUpstreams: true });
   });
 
   after(async () => {
@@ -130,6 +132,15 @@ describe('two gateways sharing one DynamoDB table', () => {
       assert.equal(code, 0, `entrypoint exit code after SIGTERM\n${s.gw.err.slice(-3000)}`);
       assert.ok(!s.gw.err.includes(FAKE_SECRET) && !s.gw.out.includes(FAKE_SECRET), 'secret key in the logs');
     }
+  });
+
+  it('B reads its upstreams from MCPGW_UPSTREAMS_JSON and serves both, secrets expanded', async () => {
+    assert.ok(!existsSync(path.join(B.dir, 'upstreams.json')));
+    const sid = await openSession(B);
+    await echo(B, sid, 'inline');   // toolbox answers 401 unless ${TOOLBOX_TOKEN} was expanded
+    const l = await rpc(B, sid, 'tools/list', {});
+    const names = l.json.result.tools.map((t) => t.name);
+    assert.ok(names.includes('everything__get-sum') && names.includes('toolbox__echo'), names.join(' '));
   });
 
   it('both are ready on the shared store', async () => {

@@ -415,6 +415,44 @@ Test(file, empty_upstream_list_is_accepted, .init = setup, .fini = teardown)
     cr_expect_eq(cfg->n_upstreams, 0);
 }
 
+/* ---- MCPGW_UPSTREAMS_JSON: the same document in the environment ---------------- */
+
+Test(inline_json, is_read_instead_of_a_file, .init = setup, .fini = teardown)
+{
+    unsetenv("MCPGW_UPSTREAMS");
+    setenv("MCPGW_UPSTREAMS_JSON", "{\"separator\":\".\",\"upstreams\":[{\"name\":\"gh\","
+           "\"url\":\"https://mcp.example.com/mcp\"}]}", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->upstreams_inline, 1);
+    cr_expect_eq(cfg->n_upstreams, 1);
+    cr_expect_str_eq(cfg->upstreams[0].url, "https://mcp.example.com/mcp");
+    cr_expect_str_eq(cfg->separator, ".");
+    cr_expect_str_eq(cfg->upstreams_file, "MCPGW_UPSTREAMS_JSON");
+}
+
+Test(inline_json, empty_means_the_file, .init = setup, .fini = teardown)
+{
+    setenv("MCPGW_UPSTREAMS_JSON", "", 1);
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_eq(cfg->upstreams_inline, 0);
+    cr_expect_str_eq(cfg->upstreams[0].name, "u1");
+}
+
+Test(inline_json, with_a_file_as_well_is_refused, .init = setup, .fini = teardown)
+{
+    setenv("MCPGW_UPSTREAMS_JSON", "{\"upstreams\":[]}", 1);
+    EXPECT_ERROR("both", "MCPGW_UPSTREAMS_JSON", "MCPGW_UPSTREAMS", "set one");
+}
+
+Test(inline_json, errors_name_the_variable, .init = setup, .fini = teardown)
+{
+    unsetenv("MCPGW_UPSTREAMS");
+    setenv("MCPGW_UPSTREAMS_JSON", "{\"upstreams\": [", 1);
+    EXPECT_ERROR("truncated", "MCPGW_UPSTREAMS_JSON", "not a JSON object");
+    setenv("MCPGW_UPSTREAMS_JSON", "{\"upstreams\":[{\"name\":\"a\",\"url\":\"ftp://h/\"}]}", 1);
+    EXPECT_ERROR("scheme", "MCPGW_UPSTREAMS_JSON", "\"a\"", ".url");
+}
+
 Test(file, unknown_upstream_key, .init = setup, .fini = teardown)
 {
     EXPECT_FILE_ERROR("{\"upstreams\":[{\"name\":\"a\",\"url\":\"http://h/mcp\","
