@@ -96,11 +96,15 @@ module "service" {
   sessions_table_arn    = module.data.table_arn
   app_kms_key_arn       = module.data.kms_key_arn
   environment           = var.extra_environment
-  secrets = {
+  upstreams             = var.upstreams
+  upstream_separator    = var.upstream_separator
+  allowed_origins       = var.allowed_origins
+  egress_ports          = var.egress_ports
+  secrets = merge(var.upstream_secrets, {
     MCPGW_GOOGLE_CLIENT_ID     = var.google_client_id_secret_arn
     MCPGW_GOOGLE_CLIENT_SECRET = var.google_client_secret_secret_arn
     MCPGW_SIGNING_KEY          = var.signing_key_secret_arn
-  }
+  })
   secrets_kms_key_arn = var.secrets_kms_key_arn
 
   log_group_name     = local.log_group_name

@@ -60,6 +60,13 @@ variable "image" {
     condition     = var.image != null || var.create_ecr_repository
     error_message = "Give image, or set create_ecr_repository = true and push to the repository it creates."
   }
+
+  # The repository create_ecr_repository makes has immutable tags and nothing called latest:
+  # its bare URL would make every task fail to pull.
+  validation {
+    condition     = var.image != null || var.worker_image_tag != null
+    error_message = "With image = null (the repository from create_ecr_repository) set worker_image_tag to the tag or digest you pushed."
+  }
 }
 
 variable "worker_image_tag" {
@@ -179,6 +186,46 @@ variable "allowed_email_domains" {
   type        = list(string)
 }
 
+variable "upstreams" {
+  description = "Upstream MCP servers to federate: list of { name, url, headers = optional map, timeout_ms = optional }. A header holding a credential must reference it as $${VAR} and upstream_secrets must map VAR to a Secrets Manager ARN."
+  type = list(object({
+    name       = string
+    url        = string
+    headers    = optional(map(string), {})
+    timeout_ms = optional(number)
+  }))
+  default = []
+}
+
+variable "upstream_separator" {
+  description = "Separator between an upstream's name and its tool names (github__create_issue)."
+  type        = string
+  default     = "__"
+}
+
+variable "upstream_secrets" {
+  description = "Secrets the upstream headers reference: map of environment variable name (the VAR in $${VAR}) to the complete Secrets Manager ARN. The execution role may read exactly these and the three gateway secrets."
+  type        = map(string)
+  default     = {}
+
+  validation {
+    condition     = length(setintersection(keys(var.upstream_secrets), ["MCPGW_GOOGLE_CLIENT_ID", "MCPGW_GOOGLE_CLIENT_SECRET", "MCPGW_SIGNING_KEY"])) == 0
+    error_message = "upstream_secrets may not reuse the names of the gateway's own secrets (MCPGW_GOOGLE_CLIENT_ID, MCPGW_GOOGLE_CLIENT_SECRET, MCPGW_SIGNING_KEY)."
+  }
+}
+
+variable "allowed_origins" {
+  description = "Browser origins allowed to call /mcp (MCPGW_ALLOWED_ORIGINS), e.g. [\"https://app.example.com\"]; clients that send no Origin are never refused for that."
+  type        = list(string)
+  default     = []
+}
+
+variable "egress_ports" {
+  description = "TCP ports the tasks may connect out to (AWS APIs and most upstreams use 443); add the ports of upstreams that listen elsewhere."
+  type        = list(number)
+  default     = [443]
+}
+
 variable "extra_environment" {
   description = "Further plain (non-secret) environment variables for the gateway container."
   type        = map(string)
@@ -239,9 +286,13 @@ variable "alb_ssl_policy" {
 }
 
 variable "alb_ingress_cidr_blocks" {
-  description = "IPv4 ranges allowed to reach the ALB."
+  description = "IPv4 ranges allowed to reach the ALB. No default: the gateway has no sign-in yet (docs/DEPLOY.md, Status), so whoever reaches the ALB can use every upstream; choose who that is. [\"0.0.0.0/0\"] opens it to the internet."
   type        = list(string)
-  default     = ["0.0.0.0/0"]
+
+  validation {
+    condition     = length(var.alb_ingress_cidr_blocks) > 0 && alltrue([for c in var.alb_ingress_cidr_blocks : can(cidrhost(c, 0))])
+    error_message = "alb_ingress_cidr_blocks must list at least one IPv4 CIDR block, e.g. [\"203.0.113.0/24\"]."
+  }
 }
 
 variable "alb_idle_timeout" {

@@ -80,6 +80,7 @@ variables {
   google_client_secret_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/google-client-secret-GhIjKl"
   signing_key_secret_arn          = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/signing-key-MnOpQr"
   allowed_email_domains           = ["example.com"]
+  alb_ingress_cidr_blocks         = ["203.0.113.0/24"]
 }
 
 run "apply_builds_the_gateway" {
@@ -301,4 +302,78 @@ run "domain_with_scheme_is_refused" {
   }
 
   expect_failures = [var.domain_name]
+}
+
+run "ecr_repository_without_a_tag_is_refused" {
+  command = plan
+
+  variables {
+    image                 = null
+    create_ecr_repository = true
+  }
+
+  expect_failures = [var.image]
+}
+
+run "alb_ingress_has_no_default" {
+  command = plan
+
+  variables {
+    alb_ingress_cidr_blocks = []
+  }
+
+  expect_failures = [var.alb_ingress_cidr_blocks]
+}
+
+run "upstreams_and_their_secrets_reach_the_container" {
+  command = plan
+
+  variables {
+    upstreams = [
+      { name = "github", url = "https://mcp.example.com/github/mcp", headers = { Authorization = "Bearer $${GITHUB_MCP_TOKEN}" } },
+      { name = "docs", url = "https://docs.example.com/mcp", timeout_ms = 5000 },
+    ]
+    upstream_secrets = {
+      GITHUB_MCP_TOKEN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/github-mcp-token-StUvWx"
+    }
+    allowed_origins = ["https://app.example.com"]
+  }
+
+  assert {
+    condition = jsondecode(one([for e in jsondecode(module.service.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_UPSTREAMS_JSON"])) == {
+      separator = "__"
+      upstreams = [
+        { name = "github", url = "https://mcp.example.com/github/mcp", headers = { Authorization = "Bearer $${GITHUB_MCP_TOKEN}" } },
+        { name = "docs", url = "https://docs.example.com/mcp", timeout_ms = 5000 },
+      ]
+    }
+    error_message = "The upstreams must reach the container as MCPGW_UPSTREAMS_JSON, optional keys left out, the token still a reference."
+  }
+
+  assert {
+    condition     = contains([for s in jsondecode(module.service.task_definition_container_definitions)[0].secrets : "${s.name}=${s.valueFrom}"], "GITHUB_MCP_TOKEN=arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/github-mcp-token-StUvWx")
+    error_message = "An upstream secret must come from Secrets Manager under the name its header references."
+  }
+
+  assert {
+    condition     = length(jsondecode(module.service.task_definition_container_definitions)[0].secrets) == 4
+    error_message = "The container must get the three gateway secrets and the one upstream secret, nothing else."
+  }
+
+  assert {
+    condition     = one([for e in jsondecode(module.service.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_ALLOWED_ORIGINS"]) == "https://app.example.com"
+    error_message = "allowed_origins must reach the gateway as MCPGW_ALLOWED_ORIGINS."
+  }
+}
+
+run "upstream_secrets_may_not_shadow_the_gateway_secrets" {
+  command = plan
+
+  variables {
+    upstream_secrets = {
+      MCPGW_SIGNING_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/other-AbCdEf"
+    }
+  }
+
+  expect_failures = [var.upstream_secrets]
 }

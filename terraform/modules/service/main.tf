@@ -39,6 +39,17 @@ locals {
 
   keepalive_idle = var.alb_idle_timeout + var.keepalive_margin
 
+  # The upstreams document the pool reads from MCPGW_UPSTREAMS_JSON (docs/CONFIG.md): optional
+  # keys are left out rather than sent as null, since the gateway refuses what it does not know.
+  upstreams_json = jsonencode({
+    separator = var.upstream_separator
+    upstreams = [for u in var.upstreams : merge(
+      { name = u.name, url = u.url },
+      length(u.headers) > 0 ? { headers = u.headers } : {},
+      u.timeout_ms == null ? {} : { timeout_ms = u.timeout_ms },
+    )]
+  })
+
   managed_environment = {
     AWS_REGION                  = local.region
     MCPGW_STORE                 = "dynamodb:${var.sessions_table_name}"
@@ -50,6 +61,8 @@ locals {
     MCPGW_KEEPALIVE_IDLE        = tostring(local.keepalive_idle)
     MCPGW_DRAIN_DELAY           = tostring(var.drain_delay)
     MCPGW_STOP_BUDGET           = tostring(var.stop_budget)
+    MCPGW_ALLOWED_ORIGINS       = join(",", var.allowed_origins)
+    MCPGW_UPSTREAMS_JSON        = local.upstreams_json
   }
   environment = merge(var.environment, local.managed_environment)
 
@@ -227,10 +240,8 @@ resource "aws_iam_role_policy" "task" {
       {
         Sid    = "SessionsTableItems"
         Effect = "Allow"
-        Action = [
-          "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
-          "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem",
-        ]
+        # Exactly what worker/store_dynamodb.c calls: one item at a time, no queries or scans.
+        Action   = ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem"]
         Resource = [var.sessions_table_arn]
       },
       {
@@ -271,6 +282,11 @@ resource "aws_ecs_task_definition" "this" {
   }
 
   container_definitions = jsonencode([local.container_definition])
+
+  # Keep earlier revisions ACTIVE when a new one replaces them, so that a rollback (the
+  # deployment circuit breaker's, or update-service --task-definition <family>:<rev>) can
+  # still start them.
+  skip_destroy = true
 
   tags = var.tags
 }

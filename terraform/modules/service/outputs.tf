@@ -67,3 +67,8 @@ output "keepalive_idle" {
   description = "MCPGW_KEEPALIVE_IDLE given to the container (ALB idle timeout + margin)."
   value       = local.keepalive_idle
 }
+
+output "task_definition_container_definitions" {
+  description = "The task definition's container definitions (JSON): environment and secret references, never secret values."
+  value       = aws_ecs_task_definition.this.container_definitions
+}

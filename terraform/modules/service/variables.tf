@@ -305,8 +305,9 @@ variable "environment" {
     condition = length(setintersection(keys(var.environment), [
       "AWS_REGION", "MCPGW_STORE", "MCPGW_KMS_KEY_ID", "MCPGW_ALLOWED_EMAIL_DOMAINS", "MCPGW_PUBLIC_URL",
       "MCPGW_BIND", "MCPGW_PORT", "MCPGW_KEEPALIVE_IDLE", "MCPGW_DRAIN_DELAY", "MCPGW_STOP_BUDGET",
+      "MCPGW_ALLOWED_ORIGINS", "MCPGW_UPSTREAMS_JSON", "MCPGW_UPSTREAMS",
     ])) == 0
-    error_message = "environment may not set AWS_REGION or MCPGW_STORE, MCPGW_KMS_KEY_ID, MCPGW_ALLOWED_EMAIL_DOMAINS, MCPGW_PUBLIC_URL, MCPGW_BIND, MCPGW_PORT, MCPGW_KEEPALIVE_IDLE, MCPGW_DRAIN_DELAY, MCPGW_STOP_BUDGET: the module derives them from its inputs."
+    error_message = "environment may not set AWS_REGION or MCPGW_STORE, MCPGW_KMS_KEY_ID, MCPGW_ALLOWED_EMAIL_DOMAINS, MCPGW_PUBLIC_URL, MCPGW_BIND, MCPGW_PORT, MCPGW_KEEPALIVE_IDLE, MCPGW_DRAIN_DELAY, MCPGW_STOP_BUDGET, MCPGW_ALLOWED_ORIGINS, MCPGW_UPSTREAMS_JSON, MCPGW_UPSTREAMS: the module derives them from its inputs (upstreams, allowed_origins, ...)."
   }
 }
 
@@ -365,4 +366,66 @@ variable "redeploy_trigger" {
   description = "Any string; changing it makes the next apply start a new deployment of the same task definition (tasks read their secrets when they start, so this is how a rotated secret reaches them from Terraform). Null sets no trigger."
   type        = string
   default     = null
+}
+
+variable "upstreams" {
+  description = "The upstream MCP servers the gateway federates, passed as MCPGW_UPSTREAMS_JSON (docs/CONFIG.md, \"The upstreams file\"). Header values may use $${VAR} to take a secret from the environment: give the secret's ARN in secrets under that name."
+  type = list(object({
+    name       = string
+    url        = string
+    headers    = optional(map(string), {})
+    timeout_ms = optional(number)
+  }))
+  default = []
+
+  validation {
+    condition     = length(var.upstreams) <= 64 && length(distinct([for u in var.upstreams : u.name])) == length(var.upstreams)
+    error_message = "upstreams must have unique names, at most 64 of them."
+  }
+
+  validation {
+    condition     = alltrue([for u in var.upstreams : can(regex("^[A-Za-z0-9_.-]{1,32}$", u.name)) && can(regex("^https?://[^/\\s]+", u.url))])
+    error_message = "every upstream needs a name of 1-32 of A-Z a-z 0-9 _ - . and an http:// or https:// url."
+  }
+
+  validation {
+    condition     = alltrue([for u in var.upstreams : u.timeout_ms == null ? true : (u.timeout_ms >= 100 && u.timeout_ms <= 600000)])
+    error_message = "an upstream's timeout_ms must be 100 to 600000."
+  }
+
+  # A header that carries a credential must take it from the environment (a Secrets Manager
+  # secret), never hold it: the task definition is readable by anyone with ecs:Describe*.
+  validation {
+    condition = alltrue(flatten([for u in var.upstreams : [
+      for k, v in u.headers : strcontains(v, "$${") if can(regex("(?i)(authorization|token|secret|api[-_]?key|password|cookie)", k))
+    ]]))
+    error_message = "an upstream header that carries a credential (Authorization, *Token*, *Secret*, *Api-Key*, *Password*, Cookie) must reference a secret as $${VAR}, e.g. \"Bearer $${GITHUB_MCP_TOKEN}\", and secrets must map VAR to the secret's ARN."
+  }
+}
+
+variable "upstream_separator" {
+  description = "Between an upstream's name and its tool names (github__create_issue); 1-7 of A-Z a-z 0-9 _ - . and not part of any upstream name."
+  type        = string
+  default     = "__"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9_.-]{1,7}$", var.upstream_separator))
+    error_message = "upstream_separator must be 1-7 of A-Z a-z 0-9 _ - ."
+  }
+
+  validation {
+    condition     = alltrue([for u in var.upstreams : !strcontains(u.name, var.upstream_separator)])
+    error_message = "no upstream name may contain upstream_separator: the gateway could not tell where the name ends."
+  }
+}
+
+variable "allowed_origins" {
+  description = "Browser origins allowed to call /mcp (MCPGW_ALLOWED_ORIGINS), e.g. [\"https://app.example.com\"]. Requests without an Origin header (non-browser clients) are never refused for that."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = length(var.allowed_origins) <= 32 && alltrue([for o in var.allowed_origins : can(regex("^https?://[^/\\s]+$", o))])
+    error_message = "allowed_origins must be at most 32 origins like https://app.example.com (scheme and host, no path)."
+  }
 }
