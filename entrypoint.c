@@ -1307,6 +1307,19 @@ static int access_log_relay(char *err, size_t errlen)
     int fds[2];
     pid_t pid;
 
+    if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
+        /* lighttpd's open of /proc/self/fd/3 makes a new O_APPEND file description at
+         * the end of the file; everyone else writes through ours at its own offset and
+         * would overwrite lighttpd's lines (`entrypoint > log`).  Appending on ours too
+         * keeps every line. */
+        for (int fd = STDOUT_FILENO; fd <= STDERR_FILENO; fd++) {
+            int fl = fcntl(fd, F_GETFL);
+
+            if (fl >= 0 && !(fl & O_APPEND))
+                (void)fcntl(fd, F_SETFL, fl | O_APPEND);
+        }
+        return 0;
+    }
     if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISSOCK(st.st_mode))
         return 0;
     if (pipe2(fds, O_CLOEXEC) != 0) {

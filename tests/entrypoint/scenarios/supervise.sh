@@ -356,3 +356,37 @@ t_sup_real_lighttpd_logs_through_fd3_and_stops_on_sigint() {
     expect_stderr 'graceful shutdown started'
     expect_before 'pool listening' 'pool signal SIGTERM'
 }
+
+# `mcpgw-entrypoint > file 2>&1` from a shell opens the file without O_APPEND, while
+# lighttpd's open of /proc/self/fd/3 appends: unless every writer appends, the
+# entrypoint's own later lines overwrite lighttpd's.  All 20 access lines and the stop
+# lines must be in the file.
+t_sup_access_log_survives_a_plain_redirect_to_a_file() {
+    local port lighttpd n
+    lighttpd=$(command -v lighttpd || echo /usr/sbin/lighttpd)
+    [[ -x $lighttpd ]] || fail "lighttpd is not installed (make deps)"
+    sup_env
+    port=$("$BIN/fakechild" --free-port)
+    export MCPGW_LIGHTTPD=$lighttpd
+    mkdir -p "$T/www"
+    echo hello >"$T/www/index.html"
+    {
+        echo "server.document-root = \"$T/www\""
+        echo 'server.bind = "127.0.0.1"'
+        echo "server.port = $port"
+        echo 'server.modules = ("mod_accesslog")'
+        echo 'accesslog.filename = "/proc/self/fd/3"'
+    } >"$T/lighttpd.conf"
+    fake_pool --on TERM=exit:0
+    "$EP" >"$T/both.log" 2>&1 </dev/null &
+    EP_PID=$!
+    wait_until 3000 http_get "$port" /index.html || fail "lighttpd did not answer on $port"
+    for n in $(seq 2 20); do http_get "$port" "/index.html?n=$n" || fail "request $n failed"; done
+    # lighttpd buffers its access log when it is a regular file: the lines land at the stop.
+    kill -TERM "$EP_PID"
+    ep_wait 8000
+    expect_eq "$EP_RC" 0 "exit code after SIGTERM"
+    n=$(grep -c 'GET /index.html' "$T/both.log")
+    expect_eq "$n" 20 "access log lines left in the file after the entrypoint's stop lines"
+    grep -qF '"msg":"lighttpd stopped"' "$T/both.log" || fail "stop lines missing: $(cat "$T/both.log")"
+}
