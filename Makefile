@@ -1,9 +1,13 @@
 # mcpgw: build, run and test the gateway.  `make help` lists the targets.
 
+comma := ,
+
 CC       ?= cc
 PKGS     := fcgi libcjson libcurl openssl sqlite3
-BUILD    := build
 SANITIZE ?=
+# A sanitizer build lives in its own folder, so it never reuses objects built without it
+# (make tracks files, not flags) and a normal build afterwards is not clobbered.
+BUILD    ?= $(if $(SANITIZE),build-$(subst $(comma),-,$(SANITIZE)),build)
 
 WARN     := -Wall -Wextra -Wpedantic -Wformat=2 -Wshadow -Wstrict-prototypes \
             -Wmissing-prototypes -Werror
@@ -63,32 +67,35 @@ $(BUILD) $(BUILD)/obj $(BUILD)/tests:
 	mkdir -p $@
 
 run: deps all
-	@scripts/run.sh
+	@MCPGW_BUILD=$(BUILD) scripts/run.sh
 
 unit: $(UNIT_BIN)
 	@for t in $(UNIT_BIN); do $$t --jobs 2 || exit 1; done
 
 integration: all
-	node --test tests/integration/
+	MCPGW_BUILD=$(BUILD) node --test tests/integration/
 
 terraform-test:
 	@tests/terraform/run.sh
 
 test: deps all $(UNIT_BIN)
-	@scripts/test.sh
+	@MCPGW_BUILD=$(BUILD) scripts/test.sh
 
 bench: deps all
-	@tests/bench/run.sh
+	@MCPGW_BUILD=$(BUILD) tests/bench/run.sh
 
 # Criterion runs each test in a child process: valgrind must follow children, and its
 # report (not its exit code) says whether anything leaked or went wrong.
 valgrind: $(UNIT_BIN)
+	@command -v valgrind >/dev/null || { echo "valgrind not found (make deps installs it)"; exit 1; }
 	@for t in $(UNIT_BIN); do \
 	    valgrind -q --trace-children=yes --trace-children-skip='*node*' --child-silent-after-fork=yes \
 	        --leak-check=full $$t --jobs 1 2>$(BUILD)/valgrind.log; \
-	    if grep -q '^==[0-9]*==' $(BUILD)/valgrind.log; then cat $(BUILD)/valgrind.log; exit 1; fi; \
+	    rc=$$?; \
+	    if [ $$rc -ne 0 ] || grep -q '^==[0-9]*==' $(BUILD)/valgrind.log; then \
+	        cat $(BUILD)/valgrind.log; echo "valgrind: $$t failed (exit $$rc)"; exit 1; fi; \
 	    echo "valgrind: $$t clean"; \
 	done
 
 clean:
-	rm -rf $(BUILD)
+	rm -rf build build-*

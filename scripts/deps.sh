@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 PKGS="build-essential pkg-config libfcgi-dev libcjson-dev libcurl4-openssl-dev libssl-dev
-libsqlite3-dev libcriterion-dev lighttpd wrk curl ca-certificates nodejs npm
+libsqlite3-dev libcriterion-dev lighttpd wrk curl ca-certificates nodejs npm valgrind
 podman runc containernetworking-plugins debootstrap debian-archive-keyring jq openssl"
 
 missing=""

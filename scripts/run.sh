@@ -73,19 +73,37 @@ fi
 
 export MCPGW_RUNTIME_DIR="$RUN"
 export MCPGW_BIND=127.0.0.1 MCPGW_PORT="$PORT" MCPGW_SOCKET="$RUN/fcgi.sock"
-export MCPGW_LIGHTTPD_CONF="$ROOT/lighttpd.conf" MCPGW_POOL_BIN="$ROOT/build/mcpgw-pool"
+export MCPGW_LIGHTTPD_CONF="$ROOT/lighttpd.conf" MCPGW_POOL_BIN="$ROOT/${MCPGW_BUILD:-build}/mcpgw-pool"
 export MCPGW_DRAIN_DELAY=${MCPGW_DRAIN_DELAY:-0}
 
+if [ "$demo" = 1 ]; then
+    call_hint="(cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/call --tool-name everything__get-sum --tool-arg a=2 b=3)"
+    logs_hint="JSON lines below; demo upstreams log to $RUN/"
+else
+    call_hint="(cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/call --tool-name <upstream>__<tool> --tool-arg k=v)"
+    logs_hint="JSON lines below"
+fi
 cat <<MSG
 mcpgw is starting on http://127.0.0.1:$PORT
   MCP endpoint:  http://127.0.0.1:$PORT/mcp   (Streamable HTTP)
   upstreams:     $upstreams_note
   try it:        (cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/list)
-                 (cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/call --tool-name everything__get-sum --tool-arg a=2 b=3)
-  logs:          JSON lines below; demo upstreams log to $RUN/
+                 $call_hint
+  logs:          $logs_hint
 Ctrl-C stops everything.
 MSG
-"$ROOT/build/mcpgw-entrypoint" &
+"$ROOT/${MCPGW_BUILD:-build}/mcpgw-entrypoint" &
 gw=$!
 pids="$gw $pids"
+# Say so once the gateway answers, so that nobody has to read the JSON lines to know.
+(
+    for _ in $(seq 1 200); do
+        if curl -fs -o /dev/null "http://127.0.0.1:$PORT/health"; then
+            echo "mcpgw is ready: http://127.0.0.1:$PORT/mcp"
+            exit 0
+        fi
+        kill -0 "$gw" 2>/dev/null || exit 0
+        sleep 0.1
+    done
+) &
 wait "$gw"

@@ -8,7 +8,9 @@
 # A suite that cannot run counts as failed, never as passed or skipped silently.
 set -u
 cd "$(dirname "$0")/.."
-LOGDIR=build/test-logs
+BUILD=${MCPGW_BUILD:-build}     # make passes its build folder (build-<sanitizers> for SANITIZE=...)
+export MCPGW_BUILD=$BUILD
+LOGDIR=$BUILD/test-logs
 mkdir -p "$LOGDIR"
 passed=0 failed=0 summary=""
 
@@ -23,7 +25,7 @@ count() {
 
 echo "== unit"
 p=0 f=0 rc=0
-for t in build/tests/test_*; do
+for t in "$BUILD"/tests/test_*; do
     out=$("$t" --jobs 2 2>&1); r=$?
     echo "$out" | tail -1
     s=$(echo "$out" | sed -n 's/.*Tested: *\([0-9]*\) *| *Passing: *\([0-9]*\) *| *Failing: *\([0-9]*\) *| *Crashing: *\([0-9]*\).*/\2 \3 \4/p' | tail -1)
@@ -35,7 +37,7 @@ done
 count unit $p $f $rc
 
 echo "== entrypoint"
-out=$(tests/entrypoint/run.sh build/mcpgw-entrypoint 2>&1); rc=$?
+out=$(tests/entrypoint/run.sh "$BUILD/mcpgw-entrypoint" 2>&1); rc=$?
 echo "$out" > "$LOGDIR/entrypoint.log"
 echo "$out" | grep -E 'FAIL|not ok' | head -20
 line=$(echo "$out" | grep -E '^entrypoint: [0-9]+ passed, [0-9]+ failed' | tail -1)

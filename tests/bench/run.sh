@@ -49,7 +49,8 @@ die() {
 for tool in wrk lighttpd node curl cc pkg-config; do
     command -v "$tool" >/dev/null 2>&1 || die "$tool not found (run make deps)"
 done
-[ -x build/mcpgw-pool ] || die "build/mcpgw-pool missing (run make)"
+BUILD=$ROOT/${MCPGW_BUILD:-build}
+[ -x "$BUILD/mcpgw-pool" ] || die "$BUILD/mcpgw-pool missing (run make)"
 [ -f "tests/$SE_JS" ] || die "tests/$SE_JS missing (run make deps)"
 
 mkdir -p "$OUT"
@@ -435,7 +436,7 @@ cat >"$TMP/gw/upstreams.json" <<JSON
 JSON
 start pool env MCPGW_RUNTIME_DIR="$TMP/gw" MCPGW_UPSTREAMS="$TMP/gw/upstreams.json" \
     MCPGW_SOCKET="$TMP/gw/fcgi.sock" MCPGW_WORKERS="$WORKERS" MCPGW_LOG_LEVEL=warn \
-    MCPGW_POOL_STOP_TIMEOUT=5 MCPGW_BIND=127.0.0.1 "$ROOT/build/mcpgw-pool"
+    MCPGW_POOL_STOP_TIMEOUT=5 MCPGW_BIND=127.0.0.1 "$BUILD/mcpgw-pool"
 wait_for "mcpgw-pool socket" test -S "$TMP/gw/fcgi.sock"
 start gw_httpd env "${LTPD_ENV[@]}" MCPGW_PORT="$P_GW" MCPGW_RUNTIME_DIR="$TMP/gw" \
     MCPGW_SOCKET="$TMP/gw/fcgi.sock" lighttpd -D -f "$ROOT/lighttpd.conf"
@@ -477,7 +478,7 @@ hot_swaps() {
     : >"$TMP/swap.ms"
     while [ "$SECONDS" -lt "$end" ]; do
         t0=$EPOCHREALTIME
-        MCPGW_RUNTIME_DIR="$TMP/gw" "$ROOT/build/mcpgw-pool" --reload >>"$TMP/swap.log" 2>&1 ||
+        MCPGW_RUNTIME_DIR="$TMP/gw" "$BUILD/mcpgw-pool" --reload >>"$TMP/swap.log" 2>&1 ||
             die "hot swap failed: $(tail -3 "$TMP/swap.log")"
         t1=$EPOCHREALTIME
         echo $(( (${t1//[.,]/} - ${t0//[.,]/}) / 1000 )) >>"$TMP/swap.ms"
@@ -534,8 +535,8 @@ JSON
 start ep env "${LTPD_ENV[@]}" MCPGW_PORT="$P_EP" MCPGW_RUNTIME_DIR="$TMP/ep" \
     MCPGW_UPSTREAMS="$TMP/ep/upstreams.json" MCPGW_SOCKET="$TMP/ep/fcgi.sock" \
     MCPGW_WORKERS="$WORKERS" MCPGW_LOG_LEVEL=warn MCPGW_DRAIN_DELAY=$DRAIN_DELAY \
-    MCPGW_LIGHTTPD_CONF="$ROOT/lighttpd.conf" MCPGW_POOL_BIN="$ROOT/build/mcpgw-pool" \
-    "$ROOT/build/mcpgw-entrypoint"
+    MCPGW_LIGHTTPD_CONF="$ROOT/lighttpd.conf" MCPGW_POOL_BIN="$BUILD/mcpgw-pool" \
+    "$BUILD/mcpgw-entrypoint"
 EP=http://127.0.0.1:$P_EP
 wait_for "entrypoint stack /health on port $P_EP" http_ok "$EP/health"
 SID=$(mcp_session "$EP/mcp") || die "mcpgw (entrypoint): could not open a session"

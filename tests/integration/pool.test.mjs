@@ -9,10 +9,10 @@ import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startStack, waitFor, childrenOf, freePort, ROOT } from './stack.mjs';
+import { startStack, waitFor, childrenOf, freePort, ROOT, BUILD } from './stack.mjs';
 
 const run = promisify(execFile);
-const BUILT_POOL = path.join(ROOT, 'build/mcpgw-pool');
+const BUILT_POOL = path.join(BUILD, 'mcpgw-pool');
 const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/json, text/event-stream' };
 
 /* A copy of the pool binary in a directory of its own, replaceable by rename like a deploy. */

@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const TESTS = path.join(ROOT, 'tests');
+// The build folder under test: make passes its own (build, or build-<sanitizers>).
+export const BUILD = path.resolve(ROOT, process.env.MCPGW_BUILD || 'build');
 
 export async function freePort() {
   return new Promise((resolve, reject) => {
@@ -101,13 +103,13 @@ export async function startStack({ env = {}, toolboxTimeoutMs, upstreamsFrom, in
     MCPGW_PORT: String(ports.gw),
     MCPGW_SOCKET: path.join(dir, 'fcgi.sock'),
     MCPGW_LIGHTTPD_CONF: path.join(ROOT, 'lighttpd.conf'),
-    MCPGW_POOL_BIN: path.join(ROOT, 'build/mcpgw-pool'),
+    MCPGW_POOL_BIN: path.join(BUILD, 'mcpgw-pool'),
     MCPGW_WORKERS: '2',
     MCPGW_DRAIN_DELAY: '0',
     TOOLBOX_TOKEN,
     ...env,
   };
-  const gw = new Proc('mcpgw', path.join(ROOT, 'build/mcpgw-entrypoint'), [], { cwd: dir, env: gwEnv });
+  const gw = new Proc('mcpgw', path.join(BUILD, 'mcpgw-entrypoint'), [], { cwd: dir, env: gwEnv });
   const base = `http://127.0.0.1:${ports.gw}`;
   try {
     await waitFor('gateway /health', async () => (await fetch(`${base}/health`)).status === 200);
