@@ -279,6 +279,24 @@ static void fed_catalogue_drop(gateway_t *g, int changed_bits)
         store_del(g->store, fed_kinds[FED_PROMPTS].cache_key, ignore, sizeof(ignore));
 }
 
+/* Did the upstream refuse the session we sent?  The spec says 404; the official
+ * TypeScript SDK answers an id it does not know (after a restart, say) with 400 and
+ * "Bad Request: No valid session ID provided".  A 400 counts only when its error
+ * speaks of the session, so that a 400 for anything else does not open a new upstream
+ * session on every call. */
+static int fed_session_refused(const upstream_reply_t *r)
+{
+    const cJSON *e, *m;
+
+    if (r->http_status == 404)
+        return 1;
+    if (r->http_status != 400)
+        return 0;
+    e = r->message != NULL ? cJSON_GetObjectItemCaseSensitive(r->message, "error") : NULL;
+    m = e != NULL ? cJSON_GetObjectItemCaseSensitive(e, "message") : NULL;
+    return cJSON_IsString(m) && strcasestr(m->valuestring, "session") != NULL;
+}
+
 /* Send request msg (its id is replaced) to upstream i inside gateway session gsid and
  * return the upstream's JSON-RPC response in *answer (caller frees).  *us_out, when
  * not NULL, receives the upstream session used.  0, or -1 with err. */
@@ -299,9 +317,10 @@ static int fed_exchange(gateway_t *g, const char *gsid, size_t i, cJSON *msg, cJ
                           err, errlen) < 0)
             goto fail;
         fed_catalogue_drop(g, reply.list_changed);
-        if (reply.http_status == 404 && us.sid[0] != '\0' && !fresh) {
+        if (fed_session_refused(&reply) && us.sid[0] != '\0' && !fresh) {
             log_info("upstream forgot its session; initializing again",
-                     LOG_S("upstream", upstream_conf(g->up[i])->name));
+                     LOG_S("upstream", upstream_conf(g->up[i])->name),
+                     LOG_I("status", reply.http_status));
             if (fed_usession_get(g, gsid, i, 1, &us, err, errlen) < 0)
                 goto fail;
             fresh = 1;

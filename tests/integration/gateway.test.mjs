@@ -326,6 +326,15 @@ describe('mcpgw end to end', () => {
       assert.equal(r.json.result?.content?.[0]?.text, 'again', r.text);
       assert.match(S.gw.err, /upstream forgot its session/);
     });
+    it('a restarted server-everything (the SDK answers 400 to a session it lost) gets a new session', async () => {
+      const { sid } = await openSession();
+      const a = await rpc(sid, 'tools/call', { name: 'everything__get-sum', arguments: { a: 2, b: 3 } });
+      assert.match(a.json.result?.content?.[0]?.text ?? '', /\b5\b/, a.text);
+      await S.restartEverything();
+      const b = await rpc(sid, 'tools/call', { name: 'everything__get-sum', arguments: { a: 4, b: 5 } });
+      assert.match(b.json.result?.content?.[0]?.text ?? '', /\b9\b/, b.text);
+      assert.match(S.gw.err, /upstream forgot its session[^\n]*"status":400/);
+    });
     it('an upstream that times out gives a JSON-RPC error naming it', async () => {
       const { sid } = await openSession();
       const t0 = Date.now();

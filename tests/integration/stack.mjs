@@ -124,9 +124,14 @@ export async function startStack({ env = {}, toolboxTimeoutMs, upstreamsFrom, in
     async restartToolbox() {
       this.toolbox = await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1', TOOLBOX_TOKEN });
     },
+    /* A new server-everything process on the same port: it knows none of the old sessions. */
+    async restartEverything() {
+      await this.everything?.stop();
+      this.everything = await startUpstream('everything', ports.everything);
+    },
     async stop() {
       const r = await gw.stop('SIGTERM');
-      await everything?.stop();
+      await this.everything?.stop();
       await this.toolbox?.stop();
       if (!process.env.KEEP_TMP) rmSync(dir, { recursive: true, force: true });
       return r;
