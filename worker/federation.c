@@ -701,6 +701,15 @@ cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
     if (!cJSON_IsString(name))
         return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "%s: params.name must be a string",
                               d->call_method);
+    {
+        /* tools/call and prompts/get both take their arguments as an object (the spec's
+         * schema); anything else is the client's mistake, not the upstream's. */
+        const cJSON *args = cJSON_GetObjectItemCaseSensitive(params, "arguments");
+
+        if (args != NULL && !cJSON_IsObject(args))
+            return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "%s: params.arguments must be "
+                                  "an object", d->call_method);
+    }
     i = fed_name_split(g->cfg, name->valuestring, &rest);
     if (i < 0)
         return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "unknown %s \"%.100s\": no upstream "

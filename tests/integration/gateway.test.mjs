@@ -274,6 +274,11 @@ describe('mcpgw end to end', () => {
       assert.match(b.json.error.message, /nobody__echo/);
       const c = await rpc(sid, 'tools/list', { cursor: 'not-a-cursor' });
       assert.equal(c.json.error.code, -32602);
+      for (const args of [[1, 2], 'a=1', null]) {
+        const d = await rpc(sid, 'tools/call', { name: 'everything__get-sum', arguments: args });
+        assert.equal(d.json.error?.code, -32602, d.text);
+        assert.match(d.json.error.message, /arguments must be an object/);
+      }
       await assertStillServing();
     });
     it('a body over the cap → 413', async () => {
