@@ -684,6 +684,36 @@ static int settings_log_level(char *err, size_t errlen)
     return -1;
 }
 
+/* MCPGW_BIND and MCPGW_KEEPALIVE_IDLE are read only by lighttpd.conf.  lighttpd would
+ * report a bad value in plain text, after the pool has started, and exit 255: check them
+ * here, so they fail like every other setting.  MCPGW_BIND: an IPv4 literal, an IPv6
+ * literal in brackets (lighttpd's form), or localhost. */
+static int settings_lighttpd(char *err, size_t errlen)
+{
+    const char *bind = env_get("MCPGW_BIND");
+    int idle;
+
+    if (bind != NULL && strcmp(bind, "localhost") != 0) {
+        struct in_addr a4;
+        struct in6_addr a6;
+        char v6[INET6_ADDRSTRLEN + 1];
+        size_t n = strlen(bind);
+        int ok = inet_pton(AF_INET, bind, &a4) == 1;
+
+        if (!ok && n >= 3 && n - 2 < sizeof v6 && bind[0] == '[' && bind[n - 1] == ']') {
+            memcpy(v6, bind + 1, n - 2);
+            v6[n - 2] = '\0';
+            ok = inet_pton(AF_INET6, v6, &a6) == 1;
+        }
+        if (!ok) {
+            snprintf(err, errlen, "MCPGW_BIND=%.64s: want an IPv4 address, an IPv6 address in "
+                     "brackets ([::]) or localhost", bind);
+            return -1;
+        }
+    }
+    return env_int("MCPGW_KEEPALIVE_IDLE", 75, 1, 32767, &idle, err, errlen);
+}
+
 /* Every setting of supervised mode; -1 with err naming the variable and its value. */
 static int settings_load(struct settings *c, char *err, size_t errlen)
 {
@@ -706,7 +736,8 @@ static int settings_load(struct settings *c, char *err, size_t errlen)
         snprintf(err, errlen, "MCPGW_RUNTIME_DIR=%.64s: too long", c->runtime_dir);
         return -1;
     }
-    if (settings_socket(c, err, errlen) != 0 || settings_health(c, err, errlen) != 0)
+    if (settings_socket(c, err, errlen) != 0 || settings_health(c, err, errlen) != 0 ||
+        settings_lighttpd(err, errlen) != 0)
         return -1;
     if (env_get("MCPGW_POOL_BIN") == NULL) {
         if (default_pool_bin(c->pool_bin, sizeof c->pool_bin, err, errlen) != 0)
@@ -1394,6 +1425,10 @@ static void lighttpd_env_defaults(const struct settings *cfg)
     (void)setenv("MCPGW_RUNTIME_DIR", cfg->runtime_dir, 0);
     (void)setenv("MCPGW_SOCKET", cfg->fcgi.text, 0);
     (void)setenv("MCPGW_KEEPALIVE_IDLE", "75", 0);
+    /* lighttpd writes local time into its access log; every other line is UTC.  A POSIX
+     * TZ string needs no zoneinfo files (the image has none).  The pool logs in UTC
+     * whatever TZ says, so setting it for both children changes nothing else. */
+    (void)setenv("TZ", "UTC0", 1);
     if (body != NULL)
         (void)parse_uint(body, strlen(body), 1, 1L << 30, &bytes);
     snprintf(kb, sizeof kb, "%ld", (bytes + 1023) / 1024);
@@ -1529,7 +1564,11 @@ static void sup_check_start(struct supervisor *s)
     long long now = mono_ms();
 
     if (!s->pool.running) {
-        s->exit_code = 1;
+        int code = status_exit_code(s->pool.status);
+
+        /* The pool's own code says why (2: a bad setting); a clean exit here is still
+         * a failure. */
+        s->exit_code = code != 0 ? code : 1;
         sup_begin_stop(s, STOP_FAILURE, "the pool exited before its socket accepted a connection");
         return;
     }
@@ -1690,6 +1729,10 @@ static int supervise_loop(struct supervisor *s)
         reap(kids, 2);
         sup_step(s);
     }
+    /* Both children are gone: the flag has done its work, and leaving it would only
+     * make the next start in this folder report a stale one. */
+    if (unlink(s->cfg->draining) != 0 && errno != ENOENT)
+        log_msg(LV_WARN, "unlink %s: %s", s->cfg->draining, strerror(errno));
     return sup_exit_code(s);
 }
 

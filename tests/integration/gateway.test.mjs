@@ -397,14 +397,19 @@ describe('mcpgw end to end', () => {
       assert.equal(o.upstream, 'everything');
       assert.equal(o.status, 200);
       assert.equal(typeof o.duration_ms, 'number');
-      assert.ok(o.ts && o.level);
+      assert.ok(o.level);
+      assert.ok(Math.abs(Date.parse(o.ts) - Date.now()) < 60000 && o.ts.endsWith('Z'), `${o.ts} is not UTC`);
     });
     it("lighttpd's access log reaches stdout as JSON lines", async () => {
       await fetch(`${S.base}/health`, { headers: { 'x-request-id': 'it-access-456' } });
       // lighttpd buffers its access log and writes it out every few seconds.
       await waitFor('access log line', () => S.gw.out.includes('it-access-456'), 15000);
       const line = S.gw.out.split('\n').find((l) => l.includes('it-access-456'));
-      assert.equal(JSON.parse(line).status, 200);
+      const o = JSON.parse(line);
+      assert.equal(o.status, 200);
+      // UTC with milliseconds like the workers' lines, although the stack runs with TZ=JST-9.
+      assert.match(o.ts, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      assert.ok(Math.abs(Date.parse(o.ts) - Date.now()) < 60000, `${o.ts} is not the time now in UTC`);
     });
   });
 });

@@ -107,6 +107,7 @@ export async function startStack({ env = {}, toolboxTimeoutMs, upstreamsFrom, in
     MCPGW_WORKERS: '2',
     MCPGW_DRAIN_DELAY: '0',
     TOOLBOX_TOKEN,
+    TZ: 'JST-9',   // a zone nine hours from UTC: every log line must still be in UTC
     ...env,
   };
   const gw = new Proc('mcpgw', path.join(BUILD, 'mcpgw-entrypoint'), [], { cwd: dir, env: gwEnv });

@@ -36,6 +36,7 @@ t_sup_ordered_drain() {
     expect_event "lighttpd file $T/run/draining exists"
     ep_wait 5000
     expect_eq "$EP_RC" 0 "exit code after an ordered stop"
+    [[ ! -e $T/run/draining ]] || fail "the draining flag outlived the entrypoint"
     expect_before 'lighttpd exit 0' 'pool signal SIGTERM'
     expect_event 'pool exit 0'
     expect_eq "$(ev_count 'lighttpd signal')" 1 "signals lighttpd received"
@@ -66,11 +67,12 @@ t_sup_sigquit_stops_both_at_once() {
     sup_env
     export MCPGW_DRAIN_DELAY=5 MCPGW_STOP_BUDGET=10
     fake_pool --on TERM=exit:0:100
-    fake_lighttpd --on TERM=exit:0:100 --on INT=exit:0
+    fake_lighttpd --on TERM=exit:0:100 --on INT=exit:0 --report-file "$T/run/draining"
     sup_start
     kill -QUIT "$EP_PID"
     ep_wait 2000
     expect_eq "$EP_RC" 0 "exit code"
+    expect_event "lighttpd file $T/run/draining exists"
     expect_event 'lighttpd signal SIGTERM'
     expect_event 'pool signal SIGTERM'
     expect_no_event 'lighttpd signal SIGINT'
@@ -78,7 +80,7 @@ t_sup_sigquit_stops_both_at_once() {
     # both got SIGTERM before either exited: no ordering, no drain delay
     expect_before 'pool signal SIGTERM' 'lighttpd exit'
     expect_before 'lighttpd signal SIGTERM' 'pool exit'
-    [[ -e $T/run/draining ]] || fail "no draining flag after SIGQUIT"
+    [[ ! -e $T/run/draining ]] || fail "the draining flag outlived the entrypoint"
 }
 
 t_sup_budget_runs_out_sigkill_exit_1() {
@@ -205,17 +207,24 @@ t_sup_pool_never_ready_exit_1() {
     expect_json_log
 }
 
-t_sup_pool_exits_before_ready_exit_1() {
+t_sup_pool_exits_before_ready_passes_its_code() {
     sup_env
     export MCPGW_START_TIMEOUT=10
     fake_pool_no_socket --exit-after 200:0
     fake_lighttpd --on INT=exit:0
     ep_start
     ep_wait 3000
-    expect_eq "$EP_RC" 1 "exit code when the pool exits before it is ready"
+    expect_eq "$EP_RC" 1 "exit code when the pool exits 0 before it is ready"
     expect_between "$EP_MS" 150 1500 "ms to notice"
     expect_no_event 'lighttpd start'
     expect_stderr "the pool exited before its socket accepted a connection"
+    # The pool's own code passes through: 2 is what it exits with for a bad setting.
+    : >"$EVENTS"
+    fake_pool_no_socket --exit-after 100:2
+    ep_start
+    ep_wait 3000
+    expect_eq "$EP_RC" 2 "exit code when the pool exits 2 before it is ready"
+    expect_no_event 'lighttpd start'
 }
 
 t_sup_missing_programs_exit_1() {
@@ -258,7 +267,9 @@ t_sup_bad_settings_exit_2() {
         MCPGW_DRAIN_DELAY=30 MCPGW_RUNTIME_DIR=relative/run MCPGW_SOCKET=fcgi.sock \
         MCPGW_SOCKET=127.0.0.1:99999 MCPGW_SOCKET=example.com:9000 "MCPGW_SOCKET=$long" \
         MCPGW_PORT=0 MCPGW_PORT=http MCPGW_HEALTH_URL=example.com:80/health \
-        "MCPGW_HEALTH_URL=127.0.0.1:80/a b" MCPGW_LOG_LEVEL=loud; do
+        "MCPGW_HEALTH_URL=127.0.0.1:80/a b" MCPGW_LOG_LEVEL=loud \
+        MCPGW_BIND=not-an-ip MCPGW_BIND=:: MCPGW_BIND=example.com MCPGW_BIND=[::1 \
+        MCPGW_KEEPALIVE_IDLE=abc MCPGW_KEEPALIVE_IDLE=0 MCPGW_KEEPALIVE_IDLE=40000; do
         : >"$EVENTS"
         ep_start "$case"
         ep_wait 2000
