@@ -38,7 +38,7 @@ help:
 	@echo "make deps        install missing Debian packages and npm tools"
 	@echo "make             build $(BINS)"
 	@echo "make run         build and serve the gateway on 127.0.0.1:8080 with two demo upstreams"
-	@echo "make test        build and run every test (unit, integration, terraform)"
+	@echo "make test        build and run every test (unit, entrypoint, integration, container, terraform)"
 	@echo "make bench       benchmarks (wrk on loopback)"
 	@echo "make SANITIZE=address,undefined test   the same under sanitizers"
 

@@ -194,6 +194,13 @@ static int config_pm(config_t *c, char *err, size_t errlen)
         config_named(a, sizeof(a), "MCPGW_PM_MIN_SPARE", lo);
         config_named(b, sizeof(b), "MCPGW_PM_MAX_SPARE", hi);
         config_named(w, sizeof(w), "MCPGW_WORKERS", c->workers);
+        /* Checked first: the default maximum follows the minimum, so a minimum above
+         * MCPGW_WORKERS would otherwise be blamed on a maximum nobody set. */
+        if (lo > c->workers) {
+            snprintf(err, errlen, "%s: more than %s, the most workers MCPGW_PM=dynamic runs",
+                     a, w);
+            return -1;
+        }
         if (lo > hi) {
             snprintf(err, errlen, "%s: more than %s", a, b);
             return -1;

@@ -194,12 +194,12 @@ int main(int argc, char **argv)
         config_free(&main_cfg);
         return 2;
     }
+    main_warn_timeouts(&main_cfg);
     if (check_only) {
         log_info("configuration ok", LOG_I("upstreams", (long long)main_cfg.n_upstreams));
         config_free(&main_cfg);
         return 0;
     }
-    main_warn_timeouts(&main_cfg);
     if (main_exe_path(argv[0], exe, sizeof(exe), err, sizeof(err)) < 0) {
         log_error("cannot start", LOG_S("error", err));
         config_free(&main_cfg);

@@ -103,11 +103,13 @@ static void mcp_reply(http_response_t *resp, int status, cJSON *msg)
     cJSON_Delete(msg);
 }
 
-static void mcp_fail(http_response_t *resp, int status, int code, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
+static void mcp_fail(http_response_t *resp, const cJSON *id, int status, int code,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
-/* A JSON-RPC error outside any request (id null) with an HTTP status. */
-static void mcp_fail(http_response_t *resp, int status, int code, const char *fmt, ...)
+/* A JSON-RPC error with an HTTP status: id is the request's when it is known, else NULL
+ * (the message could not be read, or the transport refused it first). */
+static void mcp_fail(http_response_t *resp, const cJSON *id, int status, int code,
+                     const char *fmt, ...)
 {
     char msg[600];
     va_list ap;
@@ -115,7 +117,7 @@ static void mcp_fail(http_response_t *resp, int status, int code, const char *fm
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
-    mcp_reply(resp, status, jsonrpc_error(NULL, code, msg, NULL));
+    mcp_reply(resp, status, jsonrpc_error(id, code, msg, NULL));
 }
 
 /* The store never holds a session id, only its SHA-256 (the session's "handle"): a copy
@@ -255,29 +257,30 @@ static void mcp_post(gateway_t *g, const http_request_t *req, http_response_t *r
     if (req->content_type == NULL || strncasecmp(req->content_type, "application/json", 16) != 0 ||
         (req->content_type[16] != '\0' && req->content_type[16] != ';' &&
          req->content_type[16] != ' ')) {
-        mcp_fail(resp, 415, JSONRPC_INVALID_REQUEST,
+        mcp_fail(resp, NULL, 415, JSONRPC_INVALID_REQUEST,
                  "Content-Type must be application/json, not \"%.60s\"",
                  req->content_type != NULL ? req->content_type : "(none)");
         return;
     }
     if (req->accept != NULL && strstr(req->accept, "application/json") == NULL &&
         strstr(req->accept, "*/*") == NULL && strstr(req->accept, "application/*") == NULL) {
-        mcp_fail(resp, 406, JSONRPC_INVALID_REQUEST,
+        mcp_fail(resp, NULL, 406, JSONRPC_INVALID_REQUEST,
                  "Accept must allow application/json (the gateway answers in JSON)");
         return;
     }
     msg = jsonrpc_parse(req->body, req->body_len, &code, err, sizeof(err));
     if (msg == NULL) {
-        mcp_fail(resp, 400, code, "%s", err);
+        mcp_fail(resp, NULL, 400, code, "%s", err);
         return;
     }
     kind = jsonrpc_classify(msg, &why);
     if (kind == JSONRPC_INVALID) {
-        mcp_fail(resp, 400, JSONRPC_INVALID_REQUEST, "invalid JSON-RPC message: %s", why);
+        mcp_fail(resp, NULL, 400, JSONRPC_INVALID_REQUEST, "invalid JSON-RPC message: %s", why);
         goto done;
     }
     method = cJSON_GetObjectItemCaseSensitive(msg, "method");
-    id = cJSON_GetObjectItemCaseSensitive(msg, "id");
+    /* A response carries the id of our request, not one to answer to. */
+    id = kind == JSONRPC_REQUEST ? cJSON_GetObjectItemCaseSensitive(msg, "id") : NULL;
     params = cJSON_GetObjectItemCaseSensitive(msg, "params");
     if (method != NULL)
         snprintf(resp->log_method, sizeof(resp->log_method), "%s", method->valuestring);
@@ -289,18 +292,18 @@ static void mcp_post(gateway_t *g, const http_request_t *req, http_response_t *r
         goto done;
     }
     if (req->session_id == NULL) {
-        mcp_fail(resp, 400, JSONRPC_INVALID_REQUEST,
+        mcp_fail(resp, id, 400, JSONRPC_INVALID_REQUEST,
                  "Mcp-Session-Id header required: send initialize first");
         goto done;
     }
     rc = mcp_session_handle(handle, req->session_id) < 0 ? 0
          : mcp_session_check(g, handle, err, sizeof(err));
     if (rc < 0) {
-        mcp_fail(resp, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
+        mcp_fail(resp, id, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
         goto done;
     }
     if (rc == 0) {
-        mcp_fail(resp, 404, JSONRPC_INVALID_REQUEST,
+        mcp_fail(resp, id, 404, JSONRPC_INVALID_REQUEST,
                  "unknown or expired session: send initialize to start a new one");
         goto done;
     }
@@ -334,22 +337,22 @@ static void mcp_delete(gateway_t *g, const http_request_t *req, http_response_t 
 
     snprintf(resp->log_method, sizeof(resp->log_method), "DELETE");
     if (req->session_id == NULL) {
-        mcp_fail(resp, 400, JSONRPC_INVALID_REQUEST, "Mcp-Session-Id header required");
+        mcp_fail(resp, NULL, 400, JSONRPC_INVALID_REQUEST, "Mcp-Session-Id header required");
         return;
     }
     rc = mcp_session_handle(handle, req->session_id) < 0 ? 0
          : mcp_session_check(g, handle, err, sizeof(err));
     if (rc < 0) {
-        mcp_fail(resp, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
+        mcp_fail(resp, NULL, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
         return;
     }
     if (rc == 0) {
-        mcp_fail(resp, 404, JSONRPC_INVALID_REQUEST, "unknown or expired session");
+        mcp_fail(resp, NULL, 404, JSONRPC_INVALID_REQUEST, "unknown or expired session");
         return;
     }
     snprintf(key, sizeof(key), "s:%s", handle);
     if (store_del(g->store, key, err, sizeof(err)) < 0) {
-        mcp_fail(resp, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
+        mcp_fail(resp, NULL, 503, JSONRPC_STORE_ERROR, "session store unavailable: %s", err);
         return;
     }
     fed_end_session(g, handle);
@@ -362,7 +365,7 @@ static void mcp_delete(gateway_t *g, const http_request_t *req, http_response_t 
 void mcp_handle(gateway_t *g, const http_request_t *req, http_response_t *resp)
 {
     if (!mcp_origin_allowed(g->cfg, req->origin)) {
-        mcp_fail(resp, 403, JSONRPC_INVALID_REQUEST, "origin \"%.100s\" is not allowed "
+        mcp_fail(resp, NULL, 403, JSONRPC_INVALID_REQUEST, "origin \"%.100s\" is not allowed "
                  "(see MCPGW_ALLOWED_ORIGINS)", req->origin);
         return;
     }
@@ -383,7 +386,7 @@ void mcp_handle(gateway_t *g, const http_request_t *req, http_response_t *resp)
         }
     }
     if (req->protocol_version != NULL && !mcp_protocol_supported(req->protocol_version)) {
-        mcp_fail(resp, 400, JSONRPC_INVALID_REQUEST, "unsupported MCP-Protocol-Version \"%.40s\" "
+        mcp_fail(resp, NULL, 400, JSONRPC_INVALID_REQUEST, "unsupported MCP-Protocol-Version \"%.40s\" "
                  "(supported: 2025-11-25, 2025-06-18, 2025-03-26)", req->protocol_version);
         return;
     }
@@ -393,7 +396,7 @@ void mcp_handle(gateway_t *g, const http_request_t *req, http_response_t *resp)
         mcp_delete(g, req, resp);
     } else {
         http_response_header(resp, "Allow", "POST, DELETE");
-        mcp_fail(resp, 405, JSONRPC_INVALID_REQUEST, "method %.10s not allowed on the MCP "
+        mcp_fail(resp, NULL, 405, JSONRPC_INVALID_REQUEST, "method %.10s not allowed on the MCP "
                  "endpoint (this gateway offers no server-initiated stream)", req->method);
     }
 }

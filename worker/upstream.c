@@ -797,8 +797,8 @@ int upstream_probe(upstream_t *u, long timeout_ms, char *err, size_t errlen)
             ebuf[--el] = '\0';
         if (rc == CURLE_OPERATION_TIMEDOUT)
             errbuf_set(err, errlen, "connect: timeout after %ld ms", timeout_ms);
-        else if (el > 0)
-            errbuf_set(err, errlen, "connect: %s (%s)", curl_easy_strerror(rc), ebuf);
+        else if (el > 0)   /* curl's own message already ends in its strerror text */
+            errbuf_set(err, errlen, "connect: %s", ebuf);
         else
             errbuf_set(err, errlen, "connect: %s", curl_easy_strerror(rc));
     }

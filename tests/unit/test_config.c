@@ -792,13 +792,14 @@ Test(pm, dynamic_cross_checks_name_both_sides, .init = setup, .fini = teardown)
     setenv("MCPGW_PM_MIN_SPARE", "2", 1);
     setenv("MCPGW_PM_START", "1", 1);
     EXPECT_ERROR("start < min", "MCPGW_PM_START=1", "MCPGW_PM_MIN_SPARE=2");
-    /* Defaults are named as such: the default maximum follows the minimum up to 5, more
-     * than the default pool of 4. */
+    /* A minimum above the pool is blamed on the minimum, the setting that was made, not
+     * on the default maximum that follows it; defaults are named as such. */
     unsetenv("MCPGW_PM_START");
     unsetenv("MCPGW_PM_MAX_SPARE");
     setenv("MCPGW_PM_MIN_SPARE", "5", 1);
-    EXPECT_ERROR("default max above default workers", "MCPGW_PM_MAX_SPARE=5 (default)",
+    EXPECT_ERROR("min above default workers", "MCPGW_PM_MIN_SPARE=5: more than",
                  "MCPGW_WORKERS=4 (default)");
+    cr_expect_null(strstr(err, "MCPGW_PM_MAX_SPARE"), "blames the unset maximum: %s", err);
 }
 
 Test(pm, mode_settings_are_range_checked, .init = setup, .fini = teardown)

@@ -414,6 +414,7 @@ Test(session, request_without_session_is_400, .init = setup, .fini = teardown)
     RUN(.body = ping_body);
     expect_error(400, JSONRPC_INVALID_REQUEST);
     cr_expect(strstr(error_message(), "Mcp-Session-Id") != NULL, "%s", error_message());
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "id")), "p1");
 }
 
 Test(session, unknown_session_is_404, .init = setup, .fini = teardown)
@@ -423,6 +424,8 @@ Test(session, unknown_session_is_404, .init = setup, .fini = teardown)
     expect_error(404, JSONRPC_INVALID_REQUEST);
     RUN(.body = ping_body, .session = "not-a-session-id");
     expect_error(404, JSONRPC_INVALID_REQUEST);
+    /* The request could be read, so its error answers its id. */
+    cr_expect_str_eq(cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(reply, "id")), "p1");
 }
 
 Test(session, session_ids_are_case_sensitive, .init = setup, .fini = teardown)
