@@ -2,6 +2,7 @@
 /* federation.c - merged catalogue, name prefixing, upstream sessions and call routing. */
 #include "federation.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -686,6 +687,36 @@ cJSON *fed_list(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
     return jsonrpc_result(id, cJSON_CreateRaw(page));
 }
 
+/* A JSON-RPC response passed on to a client must be one: a result that is an object
+ * (every MCP result is), or an error object with an integer code and a string message.
+ * 0, or -1 with err. */
+static int fed_answer_check(const cJSON *answer, char *err, size_t errlen)
+{
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(answer, "result");
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(answer, "error");
+    const cJSON *code, *msg;
+
+    if (result != NULL) {
+        if (!cJSON_IsObject(result)) {
+            snprintf(err, errlen, "\"result\" is not an object");
+            return -1;
+        }
+        return 0;
+    }
+    if (e == NULL)
+        return 0;   /* neither: answered below with -32603 */
+    code = cJSON_GetObjectItemCaseSensitive(e, "code");
+    msg = cJSON_GetObjectItemCaseSensitive(e, "message");
+    if (!cJSON_IsObject(e) || !cJSON_IsNumber(code) ||
+        code->valuedouble != floor(code->valuedouble) || fabs(code->valuedouble) > 2147483647.0 ||
+        !cJSON_IsString(msg)) {
+        snprintf(err, errlen, "\"error\" is not an object with an integer code and a "
+                 "string message");
+        return -1;
+    }
+    return 0;
+}
+
 cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
                 const cJSON *params, const char **upstream)
 {
@@ -715,14 +746,23 @@ cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
         return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "unknown %s \"%.100s\": no upstream "
                               "is named by its prefix", d->noun, name->valuestring);
     *upstream = g->cfg->upstreams[i].name;
-    /* Rebuild the params rather than copy them: a second "name" key (JSON allows
-     * duplicates, and the upstream's parser may keep the last) must not reach the
-     * upstream and run another tool than the one routed and logged. */
+    /* Rebuild the params rather than copy them: a second "name" or "arguments" key
+     * (JSON allows duplicates, and the upstream's parser may keep the last) must not
+     * reach the upstream and run another tool, or with other arguments, than the ones
+     * routed, checked and logged here (cJSON reads the first). */
     fwd = cJSON_CreateObject();
     cJSON_AddStringToObject(fwd, "name", rest);
-    cJSON_ArrayForEach(f, params)
-        if (f->string != NULL && strcmp(f->string, "name") != 0)
+    {
+        int args_seen = 0;
+
+        cJSON_ArrayForEach(f, params) {
+            if (f->string == NULL || strcmp(f->string, "name") == 0)
+                continue;
+            if (strcmp(f->string, "arguments") == 0 && args_seen++ > 0)
+                continue;
             cJSON_AddItemToObject(fwd, f->string, cJSON_Duplicate(f, 1));
+        }
+    }
     msg = fed_request(g, d->call_method, fwd);
     if (fed_exchange(g, gsid, (size_t)i, msg, &answer, NULL, err, sizeof(err)) < 0) {
         cJSON *data = cJSON_CreateObject();
@@ -736,6 +776,17 @@ cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
         return jsonrpc_error(id, JSONRPC_UPSTREAM_ERROR, text, data);
     }
     cJSON_Delete(msg);
+    if (fed_answer_check(answer, err, sizeof(err)) < 0) {
+        cJSON *data = cJSON_CreateObject();
+        char text[700];
+
+        cJSON_Delete(answer);
+        log_warn("upstream answer refused", LOG_S("upstream", *upstream), LOG_S("error", err));
+        cJSON_AddStringToObject(data, "upstream", *upstream);
+        cJSON_AddStringToObject(data, "reason", err);
+        snprintf(text, sizeof(text), "upstream \"%s\" answered badly: %s", *upstream, err);
+        return jsonrpc_error(id, JSONRPC_UPSTREAM_ERROR, text, data);
+    }
     /* Hand the upstream's result or error back under the client's id. */
     part = cJSON_DetachItemFromObjectCaseSensitive(answer, "result");
     if (part != NULL) {

@@ -2,23 +2,56 @@
 /* jsonrpc.c - JSON-RPC 2.0 parsing with bounded depth, classification, reply builders. */
 #include "jsonrpc.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-int jsonrpc_depth(const char *text, size_t len, int max)
+#include "errbuf.h"
+#include "utf8.h"
+
+/* One pass over text: the deepest nesting, stopping past max; and, when check_text is
+ * set, what cJSON would take but a peer must not send or could not get back intact:
+ * bytes that are not UTF-8, raw control characters inside strings (RFC 8259 section 7),
+ * and the escape \u0000, at which cJSON's C strings would silently end.
+ * 0 with *deepest; -1 too deep; -2 bad text, with *at and *why. */
+static int jsonrpc_scan(const char *text, size_t len, int max, int check_text, int *deepest,
+                        size_t *at, const char **why)
 {
-    int depth = 0, deepest = 0, in_str = 0;
+    const unsigned char *t = (const unsigned char *)text;
+    int depth = 0, in_str = 0;
 
+    *deepest = 0;
     for (size_t i = 0; i < len; i++) {
-        char c = text[i];
+        unsigned char c = t[i];
 
+        if (check_text && c >= 0x80) {
+            size_t n = utf8_seq_len(t + i, len - i);
+
+            if (n == 0) {
+                *at = i;
+                *why = "invalid UTF-8";
+                return -2;
+            }
+            i += n - 1;
+            continue;
+        }
         if (in_str) {
-            if (c == '\\')
+            if (c == '\\') {
+                if (check_text && i + 5 < len && memcmp(t + i + 1, "u0000", 5) == 0) {
+                    *at = i;
+                    *why = "\\u0000 in a string";
+                    return -2;
+                }
                 i++;
-            else if (c == '"')
+            } else if (c == '"') {
                 in_str = 0;
+            } else if (check_text && c < 0x20) {
+                *at = i;
+                *why = "a control character inside a string (escape it)";
+                return -2;
+            }
             continue;
         }
         if (c == '"') {
@@ -27,13 +60,34 @@ int jsonrpc_depth(const char *text, size_t len, int max)
             depth++;
             if (depth > max)
                 return -1;
-            if (depth > deepest)
-                deepest = depth;
+            if (depth > *deepest)
+                *deepest = depth;
         } else if (c == ']' || c == '}') {
             depth--;
         }
     }
-    return deepest;
+    return 0;
+}
+
+int jsonrpc_depth(const char *text, size_t len, int max)
+{
+    int deepest;
+    size_t at;
+    const char *why;
+
+    return jsonrpc_scan(text, len, max, 0, &deepest, &at, &why) == 0 ? deepest : -1;
+}
+
+int jsonrpc_text_check(const char *text, size_t len, char *err, size_t errlen)
+{
+    int deepest;
+    size_t at = 0;
+    const char *why = NULL;
+
+    if (jsonrpc_scan(text, len, INT_MAX, 1, &deepest, &at, &why) == 0)
+        return 0;
+    errbuf_set(err, errlen, "%s at byte %zu", why, at);
+    return -1;
 }
 
 cJSON *jsonrpc_parse(const char *body, size_t len, int *code, char *err, size_t errlen)
@@ -46,10 +100,23 @@ cJSON *jsonrpc_parse(const char *body, size_t len, int *code, char *err, size_t 
         snprintf(err, errlen, "empty body: expected a JSON-RPC message");
         return NULL;
     }
-    if (jsonrpc_depth(body, len, JSONRPC_DEPTH_MAX) < 0) {
-        *code = JSONRPC_INVALID_REQUEST;
-        snprintf(err, errlen, "JSON nested deeper than %d levels", JSONRPC_DEPTH_MAX);
-        return NULL;
+    {
+        int deepest;
+        size_t at = 0;
+        const char *why = NULL;
+
+        switch (jsonrpc_scan(body, len, JSONRPC_DEPTH_MAX, 1, &deepest, &at, &why)) {
+        case -1:
+            *code = JSONRPC_INVALID_REQUEST;
+            snprintf(err, errlen, "JSON nested deeper than %d levels", JSONRPC_DEPTH_MAX);
+            return NULL;
+        case -2:
+            *code = JSONRPC_PARSE_ERROR;
+            snprintf(err, errlen, "malformed JSON: %s at byte %zu", why, at);
+            return NULL;
+        default:
+            break;
+        }
     }
     doc = cJSON_ParseWithLengthOpts(body, len, &end, 0);
     if (doc == NULL) {
@@ -94,6 +161,10 @@ enum jsonrpc_kind jsonrpc_classify(const cJSON *msg, const char **why)
     }
     id = cJSON_GetObjectItemCaseSensitive(msg, "id");
     method = cJSON_GetObjectItemCaseSensitive(msg, "method");
+    /* An error response whose request id could not be read carries id null. */
+    if (cJSON_IsNull(id) && method == NULL && cJSON_HasObjectItem(msg, "error") &&
+        !cJSON_HasObjectItem(msg, "result"))
+        return JSONRPC_RESPONSE;
     if (id != NULL && !cJSON_IsString(id) && !cJSON_IsNumber(id)) {
         *why = "\"id\" must be a string or a number";
         return JSONRPC_INVALID;
@@ -102,8 +173,9 @@ enum jsonrpc_kind jsonrpc_classify(const cJSON *msg, const char **why)
      * anything else would come back altered (1e400, 2^63) and the client could not
      * match its answer. */
     if (cJSON_IsNumber(id) && (id->valuedouble != floor(id->valuedouble) ||
-                               fabs(id->valuedouble) > 9007199254740992.0)) {
-        *why = "a number \"id\" must be an integer between -2^53 and 2^53";
+                               fabs(id->valuedouble) >= 9007199254740992.0)) {
+        /* 2^53 itself is refused: 2^53 + 1 reads as the same double. */
+        *why = "a number \"id\" must be an integer between -(2^53 - 1) and 2^53 - 1";
         return JSONRPC_INVALID;
     }
     if (method != NULL) {

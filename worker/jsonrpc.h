@@ -32,13 +32,20 @@ enum jsonrpc_kind {
 };
 
 /* Parse body[0..len) (need not be NUL-terminated).  Returns the tree (caller frees with
- * cJSON_Delete) or NULL with *code set to JSONRPC_PARSE_ERROR or JSONRPC_INVALID_REQUEST
- * (too deep) and err describing where. */
+ * cJSON_Delete) or NULL with *code set to JSONRPC_PARSE_ERROR (malformed, or text that
+ * jsonrpc_text_check refuses) or JSONRPC_INVALID_REQUEST (too deep) and err describing
+ * where. */
 cJSON *jsonrpc_parse(const char *body, size_t len, int *code, char *err, size_t errlen);
 
 /* Deepest nesting of arrays/objects in text, or -1 when it exceeds max (scanning stops
  * there).  Strings are skipped correctly, escapes included. */
 int jsonrpc_depth(const char *text, size_t len, int max);
+
+/* 0 when text[0..len) is JSON text a peer may send and get back intact: UTF-8 only, no
+ * raw control characters inside strings, no \u0000 escape (cJSON's C strings would end
+ * there).  Otherwise -1 with err (NULL allowed) saying what and at which byte.  Does not
+ * parse. */
+int jsonrpc_text_check(const char *text, size_t len, char *err, size_t errlen);
 
 /* Classify msg; for JSONRPC_INVALID, *why (if not NULL) says what is wrong. */
 enum jsonrpc_kind jsonrpc_classify(const cJSON *msg, const char **why);

@@ -7,6 +7,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 #define LOG_LINE_MAX 4096
 
 static const char *log_component = "mcpgw";
@@ -41,37 +43,6 @@ void log_set_request_id(const char *rid)
     snprintf(log_rid, sizeof(log_rid), "%s", rid);
 }
 
-/* Length of the valid UTF-8 sequence at s (1-4), or 0 if the bytes there are not one. */
-static size_t log_utf8_len(const unsigned char *s)
-{
-    size_t n;
-    unsigned cp;
-
-    if (s[0] < 0x80)
-        return 1;
-    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
-        n = 2;
-        cp = s[0] & 0x1f;
-    } else if (s[0] >= 0xe0 && s[0] <= 0xef) {
-        n = 3;
-        cp = s[0] & 0x0f;
-    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
-        n = 4;
-        cp = s[0] & 0x07;
-    } else {
-        return 0;
-    }
-    for (size_t i = 1; i < n; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (s[i] & 0x3f);
-    }
-    if ((n == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-        (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-        return 0;
-    return n;
-}
-
 size_t log_json_escape(char *out, size_t outlen, const char *s)
 {
     const unsigned char *p = (const unsigned char *)s;
@@ -99,7 +70,7 @@ size_t log_json_escape(char *out, size_t outlen, const char *s)
         } else {
             /* Copy whole UTF-8 sequences only; an invalid byte becomes U+FFFD, so a
              * line is always valid UTF-8, even when cut. */
-            adv = log_utf8_len(p);
+            adv = utf8_seq_len(p, strnlen((const char *)p, 4));
             if (adv == 0) {
                 memcpy(tmp, "\\ufffd", 6);
                 tl = 6;

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "jsonrpc.h"
 #include "sse.h"
 
 /* Longest Mcp-Session-Id we accept from an upstream (the spec asks for visible ASCII,
@@ -50,6 +51,7 @@ typedef struct xfer {
     cJSON *fallback;              /* error response without a usable id */
     int connected;                /* a connection was made or reused */
     int not_json;                 /* a whole body that did not parse */
+    char bad_text[96];            /* why the first refused JSON text was refused, or "" */
     int over_cap;
     int sse_failed;
     int out_of_memory;
@@ -229,6 +231,9 @@ static int up_on_event(void *ctx, const char *event, const char *data, size_t da
     (void)id;
     /* Empty events prime resumption; non-JSON events are none of our business. */
     if (data_len == 0)
+        return 0;
+    if (jsonrpc_text_check(data, data_len, x->bad_text[0] == '\0' ? x->bad_text : NULL,
+                           sizeof(x->bad_text)) < 0)
         return 0;
     root = cJSON_ParseWithLength(data, data_len);
     if (root == NULL)
@@ -591,6 +596,10 @@ static void up_parse_body(xfer_t *x)
     if (x->body_len == 0)
         return;
     x->body[x->body_len] = '\0';
+    if (jsonrpc_text_check(x->body, x->body_len, x->bad_text, sizeof(x->bad_text)) < 0) {
+        x->not_json = 1;
+        return;
+    }
     root = cJSON_ParseWithLength(x->body, x->body_len);
     if (root == NULL) {
         x->not_json = 1;
@@ -679,6 +688,8 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
     if (ok2xx && x.req_id != NULL && !x.got_answer) {
         if (x.kind == BODY_OTHER)
             errbuf_set(err, errlen, "unexpected Content-Type %s (HTTP %ld)", x.content_type, status);
+        else if (x.bad_text[0] != '\0')
+            errbuf_set(err, errlen, "answer refused: %s (HTTP %ld)", x.bad_text, status);
         else if (x.not_json)
             errbuf_set(err, errlen, "answer is not JSON (HTTP %ld)", status);
         else

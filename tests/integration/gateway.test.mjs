@@ -46,7 +46,7 @@ const JSON_HEADERS = { 'content-type': 'application/json', accept: 'application/
 
 async function post(body, headers = {}) {
   const res = await fetch(S.mcp, { method: 'POST', headers: { ...JSON_HEADERS, ...headers },
-    body: typeof body === 'string' ? body : JSON.stringify(body) });
+    body: typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body) });
   const text = await res.text();
   return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : null };
 }
@@ -250,6 +250,9 @@ describe('mcpgw end to end', () => {
       ['a well-formed non-request', '{"hello":"world"}', 400, -32600, /jsonrpc/],
       ['a batch', '[{"jsonrpc":"2.0","id":1,"method":"ping"}]', 400, -32600, /batch/],
       ['deep nesting', '['.repeat(100000) + ']'.repeat(100000), 400, -32600, /nested deeper/],
+      ['bytes that are not UTF-8', Buffer.from([...Buffer.from('{"jsonrpc":"2.0","id":"'), 0xff, ...Buffer.from('","method":"ping"}')]),
+        400, -32700, /invalid UTF-8 at byte 23/],
+      ['an escaped NUL in a method name', '{"jsonrpc":"2.0","id":1,"method":"ping\\u0000evil"}', 400, -32700, /u0000 in a string/],
     ];
     for (const [what, body, status, code, re] of cases) {
       it(`${what} → HTTP ${status}, JSON-RPC ${code}`, async () => {
@@ -315,6 +318,25 @@ describe('mcpgw end to end', () => {
       const body = `{"jsonrpc":"2.0","id":77,"method":"tools/call","params":{"name":"toolbox__echo","name":"multiply","arguments":{"text":"routed","a":6,"b":7}}}`;
       const r = await post(body, { 'mcp-session-id': sid });
       assert.equal(r.json.result?.content?.[0]?.text, 'routed', r.text);
+    });
+    it('a second "arguments" key cannot reach the upstream: it gets the arguments that were checked', async () => {
+      const { sid } = await openSession();
+      const body = `{"jsonrpc":"2.0","id":78,"method":"tools/call","params":{"name":"toolbox__echo","arguments":{"text":"checked"},"arguments":"zzz"}}`;
+      const r = await post(body, { 'mcp-session-id': sid });
+      assert.equal(r.json.result?.content?.[0]?.text, 'checked', r.text);
+    });
+    it('an upstream answer that is not a JSON-RPC response, or not UTF-8, becomes a named -32010', async () => {
+      const { sid } = await openSession();
+      for (const [tool, re] of [['raw_result_string', /"result" is not an object/],
+        ['raw_error_string', /"error" is not an object/], ['raw_invalid_utf8', /invalid UTF-8 at byte/]]) {
+        const r = await rpc(sid, 'tools/call', { name: `toolbox__${tool}`, arguments: {} });
+        assert.equal(r.status, 200, r.text);
+        assert.equal(r.json.error?.code, -32010, `${tool}: ${r.text}`);
+        assert.match(r.json.error.message, /upstream "toolbox"/);
+        assert.match(r.json.error.message, re);
+        assert.equal(r.json.error.data?.upstream, 'toolbox');
+      }
+      await assertStillServing();
     });
     it("an upstream's own JSON-RPC error is passed through and says which upstream answered", async () => {
       const { sid } = await openSession();

@@ -183,6 +183,68 @@ Test(parse, only_the_given_length_is_read)
 
 /* ---- depth cap ---------------------------------------------------------------- */
 
+/* ---- JSON text a peer may not send ------------------------------------------- */
+
+Test(text, invalid_utf8_is_a_parse_error_naming_the_byte)
+{
+    static const char bad[][64] = {
+        "{\"jsonrpc\":\"2.0\",\"id\":\"\xff\xfe\",\"method\":\"ping\"}",   /* not UTF-8 */
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xc3\x28\"}",            /* bad 2nd byte */
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xed\xa0\x80\"}",       /* surrogate */
+        "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xc0\xaf\"}",            /* overlong */
+    };
+
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        cr_expect_null(parse_str(bad[i]), "case %zu accepted", i);
+        cr_expect_eq(code, JSONRPC_PARSE_ERROR, "case %zu", i);
+        cr_expect(strstr(err, "invalid UTF-8 at byte") != NULL, "case %zu: %s", i, err);
+    }
+    /* A sequence cut by the end of the body is caught without reading past it. */
+    cr_expect_null(parse_exact("{\"a\":\"\xe2\x82", 8));
+    cr_expect(strstr(err, "invalid UTF-8 at byte 6") != NULL, "%s", err);
+}
+
+Test(text, well_formed_utf8_is_accepted)
+{
+    cJSON *doc = parse_str("{\"a\":\"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"}");
+
+    cr_assert_not_null(doc, "%s", err);
+    cJSON_Delete(doc);
+}
+
+Test(text, raw_control_characters_in_strings_are_refused)
+{
+    cr_expect_null(parse_str("{\"method\":\"pi\nng\"}"));
+    cr_expect_eq(code, JSONRPC_PARSE_ERROR);
+    cr_expect(strstr(err, "control character") != NULL, "%s", err);
+    cr_expect_null(parse_exact("{\"method\":\"pi\0ng\"}", 16), "a raw NUL was accepted");
+    cr_expect(strstr(err, "(escape it) at byte 13") != NULL, "%s", err);
+}
+
+Test(text, escaped_nul_is_refused_but_an_escaped_backslash_before_u0000_is_not)
+{
+    cJSON *doc;
+
+    /* cJSON would end the C string at the NUL: "ping\u0000evil" would run ping. */
+    cr_expect_null(parse_str("{\"method\":\"ping\\u0000evil\"}"));
+    cr_expect_eq(code, JSONRPC_PARSE_ERROR);
+    cr_expect(strstr(err, "\\u0000 in a string at byte 15") != NULL, "%s", err);
+    doc = parse_str("{\"a\":\"\\\\u0000\"}");   /* the text \\u0000: a backslash, then u0000 */
+    cr_assert_not_null(doc, "%s", err);
+    cr_expect_str_eq(cJSON_GetObjectItem(doc, "a")->valuestring, "\\u0000");
+    cJSON_Delete(doc);
+}
+
+Test(text, text_check_works_alone_and_accepts_a_null_err)
+{
+    char e[64];
+
+    cr_expect_eq(jsonrpc_text_check("{\"a\":1}", 7, e, sizeof(e)), 0);
+    cr_expect_eq(jsonrpc_text_check("\"\xff\"", 3, e, sizeof(e)), -1);
+    cr_expect_str_eq(e, "invalid UTF-8 at byte 1");
+    cr_expect_eq(jsonrpc_text_check("\"\xff\"", 3, NULL, 0), -1);
+}
+
 Test(depth, nesting_at_the_limit_is_accepted)
 {
     char *s = nested(JSONRPC_DEPTH_MAX, '[', ']');
@@ -383,6 +445,30 @@ Test(classify, id_null_is_invalid)
                  JSONRPC_INVALID);
     cr_assert_not_null(why);
     cr_expect(strstr(why, "\"id\"") != NULL, "why: %s", why);
+}
+
+Test(classify, error_response_with_id_null_is_a_response)
+{
+    const char *why = NULL;
+
+    /* JSON-RPC 2.0: id null when the request's id could not be read. */
+    cr_expect_eq(classify("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":1,"
+                          "\"message\":\"x\"}}", &why), JSONRPC_RESPONSE);
+    cr_expect_eq(classify("{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":{}}", &why),
+                 JSONRPC_INVALID);
+}
+
+Test(classify, number_ids_beyond_2_pow_53_are_invalid)
+{
+    const char *why;
+
+    /* 2^53 + 1 reads as the double 2^53: echoing it would change it. */
+    cr_expect_eq(classify("{\"jsonrpc\":\"2.0\",\"id\":9007199254740993,\"method\":\"ping\"}",
+                          &why), JSONRPC_INVALID);
+    cr_expect_eq(classify("{\"jsonrpc\":\"2.0\",\"id\":-9007199254740992,\"method\":\"ping\"}",
+                          &why), JSONRPC_INVALID);
+    cr_expect_eq(classify("{\"jsonrpc\":\"2.0\",\"id\":9007199254740991,\"method\":\"ping\"}",
+                          &why), JSONRPC_REQUEST);
 }
 
 Test(classify, id_object_or_array_or_bool_is_invalid)

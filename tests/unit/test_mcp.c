@@ -475,6 +475,11 @@ Test(session, response_message_is_202_without_body, .init = setup, .fini = teard
     RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}}", .session = sid);
     cr_expect_eq(resp.status, 202);
     cr_expect_eq(resp.body_len, 0);
+    /* An error answering a request whose id the client could not read. */
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
+                "\"message\":\"Parse error\"}}", .session = sid);
+    cr_expect_eq(resp.status, 202);
+    cr_expect_eq(resp.body_len, 0);
 }
 
 Test(session, notification_without_session_is_400, .init = setup, .fini = teardown)
@@ -627,10 +632,14 @@ Test(transport, big_integer_ids_come_back_exactly_and_fractions_are_refused,
 {
     const char *sid = open_session();
 
-    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":9007199254740992,\"method\":\"ping\"}",
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":9007199254740991,\"method\":\"ping\"}",
         .session = sid);
     cr_expect_eq(resp.status, 200);
-    cr_expect_not_null(strstr(resp.body, "\"id\":9007199254740992,"), "%s", resp.body);
+    cr_expect_not_null(strstr(resp.body, "\"id\":9007199254740991,"), "%s", resp.body);
+    /* 2^53 + 1 would come back as 2^53. */
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":9007199254740993,\"method\":\"ping\"}",
+        .session = sid);
+    expect_error(400, JSONRPC_INVALID_REQUEST);
     RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", .session = sid);
     expect_error(400, JSONRPC_INVALID_REQUEST);
     RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":1e400,\"method\":\"ping\"}", .session = sid);

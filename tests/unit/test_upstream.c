@@ -543,6 +543,38 @@ Test(upstream, json_without_matching_response_fails)
     upstream_reply_free(&r);
 }
 
+static int h_bad_text(srv_t *s, int fd, int idx)
+{
+    (void)s;
+    if (idx == 0) {
+        answer_json(fd, 200, "", "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"t\":\"\xff\"}}");
+    } else if (idx == 1) {
+        answer_json(fd, 200, "", "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"t\":\"a\\u0000b\"}}");
+    } else {
+        /* In a stream: the bad event is skipped and named if no answer follows. */
+        sse_head(fd);
+        sse_chunk(fd, "data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"t\":\"\xc3\x28\"}}\n\n");
+        sse_end(fd);
+    }
+    return 0;
+}
+
+Test(upstream, answers_that_are_not_valid_json_text_are_refused_by_name)
+{
+    upstream_reply_t r;
+
+    start(h_bad_text);
+    cr_assert_eq(post(request(1), NULL, NULL, &r), -1);
+    ASSERT_ERR_HAS("answer refused: invalid UTF-8 at byte 39");
+    upstream_reply_free(&r);
+    cr_assert_eq(post(request(1), NULL, NULL, &r), -1);
+    ASSERT_ERR_HAS("answer refused: \\u0000 in a string");
+    upstream_reply_free(&r);
+    cr_assert_eq(post(request(1), NULL, NULL, &r), -1);
+    ASSERT_ERR_HAS("answer refused: invalid UTF-8");
+    upstream_reply_free(&r);
+}
+
 /* ---- SSE answers ---- */
 
 static int h_sse(srv_t *s, int fd, int idx)

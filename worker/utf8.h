@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: MIT */
+/* utf8.h - UTF-8 sequence checking shared by the log writer and the JSON text checks. */
+#ifndef MCPGW_UTF8_H
+#define MCPGW_UTF8_H
+
+#include <stddef.h>
+
+/* Length (1-4) of the well-formed UTF-8 sequence at s, reading at most avail bytes, or 0
+ * when the bytes there are not one: a stray continuation byte, an overlong form, a
+ * surrogate (U+D800-U+DFFF), a code point above U+10FFFF, or a sequence cut short by
+ * avail.  avail == 0 gives 0. */
+size_t utf8_seq_len(const unsigned char *s, size_t avail);
+
+#endif
