@@ -135,10 +135,12 @@ void http_response_header(http_response_t *resp, const char *name, const char *v
     int n = snprintf(resp->headers + resp->headers_len,
                      sizeof(resp->headers) - resp->headers_len, "%s: %s\r\n", name, value);
 
-    if (n > 0 && resp->headers_len + (size_t)n < sizeof(resp->headers))
+    if (n > 0 && resp->headers_len + (size_t)n < sizeof(resp->headers)) {
         resp->headers_len += (size_t)n;
-    else
+    } else {
         resp->headers[resp->headers_len] = '\0';
+        resp->headers_overflow = 1;
+    }
 }
 
 void http_response_json(http_response_t *resp, int status, const cJSON *json)
@@ -186,6 +188,17 @@ const char *http_reason(int status)
 
 void http_write_fcgi(const http_response_t *resp, struct FCGX_Request *fcgi)
 {
+    if (resp->headers_overflow) {
+        static const char body[] = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32603,"
+                                   "\"message\":\"response headers over "
+                                   HTTP_HEADERS_MAX_TEXT " bytes\"}}";
+
+        FCGX_FPrintF(fcgi->out, "Status: 500 %s\r\nContent-Type: application/json\r\n"
+                     "Content-Length: %lu\r\nCache-Control: no-store\r\n\r\n",
+                     http_reason(500), (unsigned long)(sizeof(body) - 1));
+        FCGX_PutStr(body, (int)sizeof(body) - 1, fcgi->out);
+        return;
+    }
     FCGX_FPrintF(fcgi->out, "Status: %d %s\r\n", resp->status, http_reason(resp->status));
     if (resp->content_type != NULL && resp->body_len > 0)
         FCGX_FPrintF(fcgi->out, "Content-Type: %s\r\n", resp->content_type);

@@ -14,6 +14,7 @@
 struct FCGX_Request;
 
 #define HTTP_HEADERS_MAX 2048   /* bytes of extra response headers */
+#define HTTP_HEADERS_MAX_TEXT "2048"
 
 typedef struct http_request {
     const char *method;            /* "GET", "POST", ... never NULL */
@@ -36,6 +37,7 @@ typedef struct http_response {
     int status;
     char headers[HTTP_HEADERS_MAX];  /* "Name: value\r\n" lines */
     size_t headers_len;
+    int headers_overflow;            /* a header did not fit: the response is unusable */
     char *body;                      /* owned (malloc'd) */
     size_t body_len;
     const char *content_type;        /* static string */
@@ -50,7 +52,8 @@ typedef struct http_response {
 int http_read_fcgi(http_request_t *req, struct FCGX_Request *fcgi, size_t max_body,
                    int *status, char *err, size_t errlen);
 
-/* Write the response to FastCGI (status line, headers, body). */
+/* Write the response to FastCGI (status line, headers, body); a 500 with a JSON-RPC error
+ * when headers_overflow is set. */
 void http_write_fcgi(const http_response_t *resp, struct FCGX_Request *fcgi);
 
 void http_request_release(http_request_t *req);
@@ -59,8 +62,9 @@ void http_request_release(http_request_t *req);
 void http_response_init(http_response_t *resp);
 void http_response_release(http_response_t *resp);
 
-/* Append a header line; silently dropped when HTTP_HEADERS_MAX would be exceeded (our
- * own headers are short and few). */
+/* Append a header line.  One that would pass HTTP_HEADERS_MAX is not added and sets
+ * headers_overflow: http_write_fcgi then sends a 500 instead, since a response missing
+ * a header (Mcp-Session-Id, say) would mislead the client. */
 void http_response_header(http_response_t *resp, const char *name, const char *value);
 
 /* Set status and a JSON body printed from json (json is not freed). */

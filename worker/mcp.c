@@ -65,9 +65,17 @@ static int mcp_origin_host(const char *origin, char *host, size_t hostlen)
     } else {
         n = strcspn(p, ":/");
     }
-    /* An origin is scheme://host[:port] and nothing else. */
+    /* An origin is scheme://host[:port] and nothing else: a port is 1-5 digits and
+     * ends the text ("localhost:80@evil.com", "localhost:", two merged Origin headers
+     * "http://localhost:1, http://evil.com" are not origins). */
     if (n == 0 || n >= hostlen || (p[n] != '\0' && p[n] != ':'))
         return -1;
+    if (p[n] == ':') {
+        size_t digits = strspn(p + n + 1, "0123456789");
+
+        if (digits == 0 || digits > 5 || p[n + 1 + digits] != '\0')
+            return -1;
+    }
     memcpy(host, p, n);
     host[n] = '\0';
     return 0;

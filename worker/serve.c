@@ -64,6 +64,11 @@ static void serve_one(gateway_t *g, FCGX_Request *fcgi)
         gateway_handle(g, &req, &resp);
     }
     http_response_header(&resp, "X-Request-Id", req.request_id);
+    if (resp.headers_overflow) {
+        log_error("response headers over the limit: answered 500 instead",
+                  LOG_I("limit", HTTP_HEADERS_MAX), LOG_I("status", resp.status));
+        resp.status = 500;
+    }
     http_write_fcgi(&resp, fcgi);
     log_info("request", LOG_S("method", req.method), LOG_S("path", req.path),
              LOG_S("rpc", resp.log_method[0] != '\0' ? resp.log_method : NULL),

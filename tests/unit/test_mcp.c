@@ -296,17 +296,20 @@ Test(origin, look_alike_hosts_are_refused, .init = setup_cfg, .fini = teardown_c
         "http://localhost.evil.com", "http://localhost.evil.com:6274", "http://evil.com",
         "http://evil-localhost", "null", "file://", "http://",
         "ftp://localhost", "localhost", "http://[::1", "http://[::2]:80",
+        /* Junk after the host: userinfo-like text, an empty or overlong port, a path,
+         * and two Origin headers that lighttpd merged into one. */
+        "http://localhost:80@evil.com", "http://localhost:", "http://localhost:123456",
+        "http://localhost:80/path", "http://localhost:1, http://evil.com",
+        "http://127.0.0.1:8x",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
         cr_expect_not(mcp_origin_allowed(cfg, bad[i]), "%s allowed", bad[i]);
 }
 
-/* BUG (worker/mcp.c, mcp_origin_allowed and mcp_origin_host): a host is taken as
- * loopback when it starts with "127.", so a DNS name such as 127.0.0.1.evil.com (which
- * an attacker registers and serves a page from) passes the DNS-rebinding check
- * whenever the gateway is bound to loopback.  Only an IPv4 address in 127.0.0.0/8
- * should pass; likewise "[::1]" only when the origin ends or a port follows it. */
+/* A DNS name such as 127.0.0.1.evil.com (which an attacker registers and serves a page
+ * from) is not loopback: only an IPv4 address in 127.0.0.0/8 is, and "[::1]" only when
+ * the origin ends or a port follows it. */
 Test(origin, dns_names_starting_with_127_are_refused,
      .init = setup_cfg, .fini = teardown_cfg)
 {
