@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_HEADERS_MAX 32
@@ -353,6 +354,7 @@ static void config_free_upstreams(config_t *c)
         upstream_conf_t *u = &c->upstreams[i];
 
         free(u->url);
+        free(u->url_shown);
         if (u->headers != NULL) {
             for (char **h = u->headers; *h != NULL; h++)
                 free(*h);
@@ -363,6 +365,35 @@ static void config_free_upstreams(config_t *c)
     c->n_upstreams = 0;
 }
 
+/* The configured URL (before ${VAR} expansion) as logs may show it: user info and the
+ * query may carry credentials, so "https://u:p@h/x?key=v" is shown as "https://h/x?...". */
+static char *config_url_shown(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    const char *host, *at, *path, *query;
+    size_t authlen, pathlen, len;
+    char *out;
+
+    if (auth == NULL)
+        return strdup("(not a URL)");
+    auth += 3;
+    authlen = strcspn(auth, "/?#");
+    host = auth;
+    at = memrchr(auth, '@', authlen);
+    if (at != NULL)
+        host = at + 1;
+    path = auth + authlen;
+    pathlen = strcspn(path, "?#");
+    query = path[pathlen] == '?' ? "?..." : "";
+    len = (size_t)(auth - url) + (size_t)(auth + authlen - host) + pathlen + strlen(query) + 1;
+    out = malloc(len);
+    if (out == NULL)
+        return NULL;
+    snprintf(out, len, "%.*s%.*s%.*s%s", (int)(auth - url), url, (int)(auth + authlen - host),
+             host, (int)pathlen, path, query);
+    return out;
+}
+
 static int config_header_name_ok(const char *s)
 {
     if (*s == '\0')
@@ -371,6 +402,39 @@ static int config_header_name_ok(const char *s)
         if (!isalnum((unsigned char)*s) && strchr("!#$%&'*+-.^_`|~", *s) == NULL)
             return 0;
     return 1;
+}
+
+/* Every member of obj is one of known (NULL-terminated, at most 8 names), and none
+ * appears twice: JSON allows duplicate keys and cJSON would quietly read the first, so
+ * a second "url" would be a setting that silently does nothing.  where names obj. */
+static int config_known_keys(const cJSON *obj, const char *const known[], const char *where,
+                             char *err, size_t errlen)
+{
+    unsigned seen[8] = { 0 };
+    const cJSON *f;
+    char list[128];
+    size_t o = 0;
+
+    list[0] = '\0';
+    for (size_t k = 0; known[k] != NULL && k < 8; k++)
+        o += (size_t)snprintf(list + o, o < sizeof(list) ? sizeof(list) - o : 0, "%s%s",
+                              k > 0 ? ", " : "", known[k]);
+    cJSON_ArrayForEach(f, obj) {
+        size_t k;
+
+        for (k = 0; known[k] != NULL && k < 8; k++)
+            if (strcmp(f->string, known[k]) == 0)
+                break;
+        if (known[k] == NULL || k == 8) {
+            snprintf(err, errlen, "%s: unknown key \"%s\" (known: %s)", where, f->string, list);
+            return -1;
+        }
+        if (seen[k]++ > 0) {
+            snprintf(err, errlen, "%s: key \"%s\" given twice", where, f->string);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 static int config_parse_one(config_t *c, const cJSON *item, size_t idx, const char *source,
@@ -385,17 +449,9 @@ static int config_parse_one(config_t *c, const cJSON *item, size_t idx, const ch
         snprintf(err, errlen, "%s: upstreams[%zu] is not an object", source, idx);
         return -1;
     }
-    cJSON_ArrayForEach(f, item) {
-        int ok = 0;
-
-        for (size_t k = 0; known[k] != NULL; k++)
-            ok |= strcmp(f->string, known[k]) == 0;
-        if (!ok) {
-            snprintf(err, errlen, "%s: upstreams[%zu]: unknown key \"%s\" (known: name, url, "
-                     "headers, timeout_ms)", source, idx, f->string);
-            return -1;
-        }
-    }
+    snprintf(where, sizeof(where), "%s: upstreams[%zu]", source, idx);
+    if (config_known_keys(item, known, where, err, errlen) < 0)
+        return -1;
     name = cJSON_GetObjectItemCaseSensitive(item, "name");
     if (!cJSON_IsString(name) || !config_upstream_name_ok(name->valuestring, c->separator)) {
         snprintf(err, errlen, "%s: upstreams[%zu].name %s%s%s: expected 1-%d characters of "
@@ -414,13 +470,20 @@ static int config_parse_one(config_t *c, const cJSON *item, size_t idx, const ch
     }
     snprintf(u->name, sizeof(u->name), "%s", name->valuestring);
     url = cJSON_GetObjectItemCaseSensitive(item, "url");
-    if (!cJSON_IsString(url) || (strncmp(url->valuestring, "http://", 7) != 0 &&
-                                 strncmp(url->valuestring, "https://", 8) != 0)) {
-        snprintf(err, errlen, "%s: upstreams[%zu] (\"%s\").url: expected an http:// or "
-                 "https:// URL", source, idx, u->name);
+    snprintf(where, sizeof(where), "%s: upstreams[%zu] (\"%s\").url", source, idx, u->name);
+    if (!cJSON_IsString(url)) {
+        snprintf(err, errlen, "%s: expected an http:// or https:// URL", where);
         return -1;
     }
-    u->url = strdup(url->valuestring);
+    /* ${VAR} works in URLs as in headers, for servers that take a key in the URL. */
+    u->url = config_expand(url->valuestring, where, err, errlen);
+    if (u->url == NULL)
+        return -1;
+    if (strncmp(u->url, "http://", 7) != 0 && strncmp(u->url, "https://", 8) != 0) {
+        snprintf(err, errlen, "%s: expected an http:// or https:// URL", where);
+        return -1;
+    }
+    u->url_shown = config_url_shown(url->valuestring);
     u->timeout_ms = c->upstream_timeout_ms;
     u->connect_timeout_ms = c->upstream_connect_timeout_ms;
     timeout = cJSON_GetObjectItemCaseSensitive(item, "timeout_ms");
@@ -436,7 +499,7 @@ static int config_parse_one(config_t *c, const cJSON *item, size_t idx, const ch
     if (u->connect_timeout_ms > u->timeout_ms)
         u->connect_timeout_ms = u->timeout_ms;
     u->headers = calloc(CONFIG_HEADERS_MAX + 1, sizeof(char *));
-    if (u->url == NULL || u->headers == NULL) {
+    if (u->url_shown == NULL || u->headers == NULL) {
         snprintf(err, errlen, "%s: out of memory", source);
         return -1;
     }
@@ -461,6 +524,15 @@ static int config_parse_one(config_t *c, const cJSON *item, size_t idx, const ch
             snprintf(err, errlen, "%s: more than %d headers", where, CONFIG_HEADERS_MAX);
             return -1;
         }
+        for (size_t j = 0; j < nh; j++) {
+            size_t n = strlen(f->string);
+
+            /* Header names are case-insensitive: "authorization" repeats "Authorization". */
+            if (strncasecmp(u->headers[j], f->string, n) == 0 && u->headers[j][n] == ':') {
+                snprintf(err, errlen, "%s: header given twice", where);
+                return -1;
+            }
+        }
         val = config_expand(f->valuestring, where, err, errlen);
         if (val == NULL)
             return -1;
@@ -481,6 +553,7 @@ static int config_parse_one(config_t *c, const cJSON *item, size_t idx, const ch
 int config_parse_upstreams(config_t *c, const char *text, const char *source,
                            char *err, size_t errlen)
 {
+    static const char *const top_keys[] = { "separator", "upstreams", NULL };
     cJSON *doc = NULL, *list, *sep, *f;
     int rc = -1;
 
@@ -495,13 +568,8 @@ int config_parse_upstreams(config_t *c, const char *text, const char *source,
                  doc == NULL && at != NULL ? at : "", doc == NULL && at != NULL ? "\")" : "");
         goto fail;
     }
-    cJSON_ArrayForEach(f, doc) {
-        if (strcmp(f->string, "separator") != 0 && strcmp(f->string, "upstreams") != 0) {
-            snprintf(err, errlen, "%s: unknown key \"%s\" (known: separator, upstreams)",
-                     source, f->string);
-            goto fail;
-        }
-    }
+    if (config_known_keys(doc, top_keys, source, err, errlen) < 0)
+        goto fail;
     sep = cJSON_GetObjectItemCaseSensitive(doc, "separator");
     if (sep != NULL) {
         size_t n = cJSON_IsString(sep) ? strlen(sep->valuestring) : 0;

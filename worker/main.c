@@ -213,7 +213,7 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < main_cfg.n_upstreams; i++)
         log_info("upstream", LOG_S("name", main_cfg.upstreams[i].name),
-                 LOG_S("url", main_cfg.upstreams[i].url));
+                 LOG_S("url", main_cfg.upstreams[i].url_shown));
     log_info("listening", LOG_S("socket", main_cfg.listen));
     main_runtime_file(pid_file, sizeof(pid_file), main_cfg.runtime_dir, "pool.pid");
     main_runtime_file(swap_file, sizeof(swap_file), main_cfg.runtime_dir, "pool.swap");

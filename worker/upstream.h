@@ -19,7 +19,9 @@
 /* Static description of an upstream, parsed from the config file before fork. */
 typedef struct upstream_conf {
     char name[UPSTREAM_NAME_MAX + 1];  /* [A-Za-z0-9_.-], no separator inside */
-    char *url;                         /* http(s)://host[:port]/path */
+    char *url;                         /* http(s)://host[:port]/path, ${VAR}s expanded */
+    char *url_shown;                   /* the URL as configured (${VAR}s not expanded),
+                                          user info and query left out: what logs show */
     char **headers;                    /* NULL-terminated "Name: value" lines, values
                                           already expanded from the environment */
     long timeout_ms;                   /* whole exchange */

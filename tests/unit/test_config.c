@@ -459,6 +459,19 @@ Test(file, unknown_upstream_key, .init = setup, .fini = teardown)
                       "\"timeout\":5}]}", upath, "upstreams[0]", "\"timeout\"", "unknown key");
 }
 
+Test(file, a_key_given_twice_is_refused_not_half_read, .init = setup, .fini = teardown)
+{
+    /* cJSON would read the first "url": the second would silently do nothing. */
+    EXPECT_FILE_ERROR("{\"upstreams\":[{\"name\":\"a\",\"url\":\"http://h/mcp\","
+                      "\"url\":\"http://other/mcp\"}]}", upath, "upstreams[0]",
+                      "key \"url\" given twice");
+    EXPECT_FILE_ERROR("{\"separator\":\".\",\"upstreams\":[],\"separator\":\"_\"}",
+                      upath, "key \"separator\" given twice");
+    EXPECT_FILE_ERROR("{\"upstreams\":[{\"name\":\"a\",\"url\":\"http://h/mcp\",\"headers\":"
+                      "{\"Authorization\":\"x\",\"authorization\":\"y\"}}]}",
+                      "headers.authorization", "header given twice");
+}
+
 Test(file, upstream_must_be_an_object, .init = setup, .fini = teardown)
 {
     EXPECT_FILE_ERROR("{\"upstreams\":[\"http://h/mcp\"]}", upath, "upstreams[0]",
@@ -624,6 +637,34 @@ Test(headers, overlong_expanded_value_is_refused, .init = setup, .fini = teardow
     free(big);
     EXPECT_FILE_ERROR("{\"upstreams\":[{\"name\":\"a\",\"url\":\"http://h/mcp\",\"headers\":{"
                       "\"X-A\":\"${MCPGW_TEST_SECRET}\"}}]}", "headers.X-A", "longer than");
+}
+
+/* ---- URLs ---------------------------------------------------------------------- */
+
+Test(url, variables_are_expanded_and_logs_see_the_url_as_configured_without_secrets,
+     .init = setup, .fini = teardown)
+{
+    setenv("MCPGW_TEST_SECRET", "s3cr3t", 1);
+    write_upstreams("{\"upstreams\":[{\"name\":\"a\","
+                    "\"url\":\"https://u:${MCPGW_TEST_SECRET}@h:8443/mcp/${MCPGW_TEST_SECRET}"
+                    "?key=${MCPGW_TEST_SECRET}#f\"},"
+                    "{\"name\":\"b\",\"url\":\"http://plain:9/mcp\"}]}");
+    cr_assert_eq(load(), 0, "err: %s", err);
+    cr_expect_str_eq(cfg->upstreams[0].url,
+                     "https://u:s3cr3t@h:8443/mcp/s3cr3t?key=s3cr3t#f");
+    cr_expect_str_eq(cfg->upstreams[0].url_shown, "https://h:8443/mcp/${MCPGW_TEST_SECRET}?...");
+    cr_expect_str_eq(cfg->upstreams[1].url_shown, "http://plain:9/mcp");
+}
+
+Test(url, a_missing_variable_or_a_scheme_from_one_that_is_not_http_is_refused,
+     .init = setup, .fini = teardown)
+{
+    unsetenv("MCPGW_TEST_SECRET");
+    EXPECT_FILE_ERROR("{\"upstreams\":[{\"name\":\"a\",\"url\":\"http://h/${MCPGW_TEST_SECRET}\"}]}",
+                      upath, "(\"a\").url", "MCPGW_TEST_SECRET", "not set");
+    setenv("MCPGW_TEST_SECRET", "file:///etc/passwd", 1);
+    EXPECT_FILE_ERROR("{\"upstreams\":[{\"name\":\"a\",\"url\":\"${MCPGW_TEST_SECRET}\"}]}",
+                      "(\"a\").url", "expected an http:// or https:// URL");
 }
 
 /* ---- config_parse_upstreams directly ------------------------------------------ */
