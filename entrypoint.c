@@ -29,7 +29,8 @@
  *   3. start the pool ($MCPGW_POOL_BIN, no arguments) and connect to its FastCGI socket
  *      every 50 ms (connect, then close at once) until it accepts, for at most
  *      MCPGW_START_TIMEOUT seconds; the pool exiting first or the timeout is a startup
- *      failure: the pool is stopped and the exit code is 1;
+ *      failure: the pool is stopped and the exit code is the pool's own when it exited
+ *      with one (2 for a bad setting), else 1;
  *   4. start lighttpd ($MCPGW_LIGHTTPD -D -f $MCPGW_LIGHTTPD_CONF) with a copy of our stdout
  *      as its fd 3: lighttpd 1.4.69 points its stdout at /dev/null before its modules open
  *      their logs, so lighttpd.conf writes the access log to /proc/self/fd/3;
@@ -72,8 +73,8 @@
  *     SIGQUIT at any point of a stop switches to the immediate stop: SIGTERM to every child
  *     still running (lighttpd then stops at once).
  *   - Every stop creates the draining flag first, also SIGQUIT and failure stops (the
- *     workers still alive should fail their health checks).  The flag is left in place
- *     at exit; the next start removes it.
+ *     workers still alive should fail their health checks).  It is removed at exit, once
+ *     both children are gone; a start also removes one left by a run that was killed.
  *   - During a stop, routed signals (HUP, USR1, USR2, WINCH, ...) are no longer forwarded:
  *     the stop sequence owns the children.  Before lighttpd runs, a signal meant for it
  *     is dropped.
@@ -81,8 +82,12 @@
  *     stays the dead child's even if the stop of the other then runs out of budget.
  *   - A TERM/INT/QUIT before the pool is ready stops the pool (no drain: nobody serves yet)
  *     and exits 0 if it stopped cleanly.
- *   - A startup failure (the pool exits before it is ready, the timeout passes, lighttpd
- *     cannot be executed) exits 1 whatever the pool's own code was; the log has the detail.
+ *   - A startup failure exits 1 (the timeout passes, lighttpd cannot be executed), or with
+ *     the pool's own code when it exited non-zero before it was ready: its 2 says "bad
+ *     setting" as ours does.  The log has the detail.
+ *   - Our death, even by SIGKILL, stops the children: each gets a parent-death signal
+ *     (the pool SIGTERM, lighttpd SIGINT: their graceful stops), so nothing is left
+ *     serving on the port without a supervisor.
  *   - Settings: an empty variable means unset (the default applies).  Seconds are plain
  *     decimal integers: MCPGW_START_TIMEOUT 1..3600 (10), MCPGW_DRAIN_DELAY 0..3600 (5),
  *     MCPGW_STOP_BUDGET 1..3600 (25), and the drain delay must be less than the budget.
@@ -95,7 +100,8 @@
  *     MCPGW_LOG_LEVEL (debug, info, warn, error; default info) filters our log lines.
  *     Supervised mode also validates MCPGW_PORT and MCPGW_HEALTH_URL, which only --health
  *     uses, so that a typo stops the container at once instead of failing every health
- *     check.
+ *     check, and MCPGW_BIND and MCPGW_KEEPALIVE_IDLE (1..32767), which only lighttpd.conf
+ *     reads.  lighttpd runs with TZ=UTC0, so its access log is in UTC like our lines.
  *   - --health: MCPGW_HEALTH_URL is [http://]host:port[/path] (path default /health), host
  *     as for MCPGW_SOCKET; it overrides MCPGW_PORT.  The 2 s bound covers connect, send and
  *     the status line.  Every failure, a bad setting included, exits 1 (Docker reserves 2
@@ -967,7 +973,10 @@ struct spawn_opts {
     int only_std_fds;       /* every fd above 2 close-on-exec */
     int stdout_as_fd3;      /* a copy of stdout as fd 3 (lighttpd's access log) */
     int fd3_source;         /* with stdout_as_fd3: this fd instead of stdout, if > 0 */
+    int parent_death_sig;   /* sent to the child if we die first (even by SIGKILL), or 0 */
 };
+
+static pid_t ep_self;       /* our pid, for children to tell whether we died meanwhile */
 
 /* What the child reports through the close-on-exec pipe when it cannot exec. */
 struct exec_failure {
@@ -1006,6 +1015,14 @@ static _Noreturn void child_exec(char *const argv[], const struct spawn_opts *o,
     int sig;
 
     (void)setpgid(0, 0);
+    if (o->parent_death_sig != 0) {
+        /* Without it, an entrypoint killed by SIGKILL (OOM killer, kill -9) would leave
+         * lighttpd and the pool serving, orphaned, on the port.  Set after fork: we may
+         * already be gone, then the signal would never come. */
+        (void)prctl(PR_SET_PDEATHSIG, o->parent_death_sig);
+        if (getppid() != ep_self)
+            _exit(1);
+    }
     if (o->take_terminal) {
         (void)signal(SIGTTOU, SIG_IGN);     /* tcsetpgrp from a background group */
         (void)tcsetpgrp(STDIN_FILENO, getpid());
@@ -1315,7 +1332,7 @@ static void sup_log_child(enum level lv, const struct child *c, const char *fmt,
 
 static int pool_start(struct supervisor *s, char *err, size_t errlen)
 {
-    struct spawn_opts o = { .only_std_fds = 1 };
+    struct spawn_opts o = { .only_std_fds = 1, .parent_death_sig = SIGTERM };
 
     if (child_spawn(&s->pool, s->pool_argv, &o, err, errlen) != 0)
         return -1;
@@ -1395,7 +1412,8 @@ static int access_log_relay(char *err, size_t errlen)
 
 static int lighttpd_start(struct supervisor *s, char *err, size_t errlen)
 {
-    struct spawn_opts o = { .search_path = 1, .only_std_fds = 1, .stdout_as_fd3 = 1 };
+    struct spawn_opts o = { .search_path = 1, .only_std_fds = 1, .stdout_as_fd3 = 1,
+                            .parent_death_sig = SIGINT };   /* its graceful stop */
     int relay = access_log_relay(err, errlen), rc;
 
     if (relay < 0)
@@ -1809,6 +1827,7 @@ int main(int argc, char **argv)
         return 0;
     }
     std_fds_ensure();
+    ep_self = getpid();
     if (mode == MODE_HEALTH)
         return health_run();
     if (settings_log_level(err, sizeof err) != 0 ||

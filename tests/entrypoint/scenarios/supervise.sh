@@ -160,6 +160,21 @@ t_sup_lighttpd_killed_exit_137_stops_pool() {
     expect_event 'pool exit 0'
 }
 
+t_sup_sigkilled_entrypoint_leaves_no_child_serving() {
+    local lpid ppid
+    sup_env
+    fake_pool --on TERM=exit:0
+    fake_lighttpd --on INT=exit:0
+    sup_start
+    lpid=$(pid_of lighttpd)
+    ppid=$(pid_of pool)
+    kill -KILL "$EP_PID"
+    # Each gets its graceful-stop signal from the kernel, as the parent-death signal.
+    ev_wait 'pool signal SIGTERM' 2000
+    ev_wait 'lighttpd signal SIGINT' 2000
+    wait_until 2000 none_alive "$lpid" "$ppid" || fail "children outlived a SIGKILLed entrypoint"
+}
+
 t_sup_child_exiting_0_on_its_own_is_exit_1() {
     sup_env
     fake_pool --on TERM=exit:0
