@@ -38,7 +38,10 @@ typedef struct store store_t;
 int store_prepare(const char *url, char *err, size_t errlen);
 
 /* Open a handle on the store named by url.  A handle must not cross fork(): each worker
- * opens its own after it is forked.  Returns NULL with err filled on failure. */
+ * opens its own after it is forked.  Returns NULL with err filled when the url is bad
+ * or memory is short.  A store that does not answer now is not a failure here: neither
+ * backend needs it at open (the sqlite handle starts detached and keeps trying, see
+ * store_sqlite.c), calls fail with the reason until it answers, and store_ping says so. */
 store_t *store_open(const char *url, char *err, size_t errlen);
 
 /* Close the handle and free it.  store_close(NULL) is a no-op. */

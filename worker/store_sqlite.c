@@ -4,9 +4,12 @@
 #include "store.h"
 #include "errbuf.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include <sqlite3.h>
 
@@ -72,11 +75,30 @@ static const char sq_schema[] =
     " expires_at INTEGER NOT NULL);"
     "CREATE INDEX IF NOT EXISTS kv_expires_at ON kv(expires_at);";
 
-/* One connection, used by one thread of the process that opened it. */
+/* How often a handle looks at its file again (stat), and how often a detached handle
+ * tries to open it again. */
+#define SQ_RECHECK_MS 1000
+
+/* One connection, used by one thread of the process that opened it.
+ *
+ * The connection is a cache of "the file at path": a worker lives for hours, and meanwhile
+ * the file may be deleted or replaced (every other worker would then write elsewhere) or
+ * may not be writable when the worker starts (SQLite then opens it read-only without a
+ * word, and every write fails until the process ends).  So a handle is "detached"
+ * (db == NULL) whenever it cannot hold the file read-write, every call on it fails with
+ * the reason, and it tries again at most once per SQ_RECHECK_MS; an attached handle
+ * checks at the same pace that path still names the file it has open.  A worker whose
+ * store is broken thus keeps answering /health, /ready says why, and all of it heals
+ * without a restart once the file is back. */
 struct sq {
-    sqlite3 *db;
+    char *path;
+    sqlite3 *db;                /* NULL while detached */
     sqlite3_stmt *st[SQ_NSTMT];
-    unsigned writes;    /* put/add calls since the last sweep */
+    unsigned writes;            /* put/add calls since the last sweep */
+    dev_t dev;                  /* the file db has open */
+    ino_t ino;
+    int64_t next_check_ms;      /* monotonic: next look at the file, or next attach try */
+    char why[400];              /* why detached */
 };
 
 /* Run a statement that returns at most one text row (a PRAGMA) and copy that text. */
@@ -213,54 +235,123 @@ fail:
     return -1;
 }
 
-static void sq_close(void *h)
+static int64_t sq_mono_ms(void)
 {
-    struct sq *q = h;
-    int i;
+    struct timespec ts;
 
-    if (q == NULL)
-        return;
-    for (i = 0; i < SQ_NSTMT; i++)
-        sqlite3_finalize(q->st[i]);
-    sqlite3_close(q->db);
-    free(q);
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void *sq_open(const char *path, char *err, size_t errlen)
+/* Drop the connection (statements first); the handle is detached afterwards. */
+static void sq_detach(struct sq *q)
 {
-    struct sq *q;
-    int version = 0;
-    int i;
-
-    q = calloc(1, sizeof *q);
-    if (q == NULL) {
-        errbuf_set(err, errlen, "out of memory");
-        return NULL;
+    for (int i = 0; i < SQ_NSTMT; i++) {
+        sqlite3_finalize(q->st[i]);
+        q->st[i] = NULL;
     }
-    /* No SQLITE_OPEN_CREATE: the file is made by store_prepare; a missing one is an error. */
-    q->db = sq_connect(path, SQLITE_OPEN_READWRITE, err, errlen);
+    sqlite3_close(q->db);
+    q->db = NULL;
+}
+
+/* Open q->path read-write, creating the file and its schema when missing (as
+ * store_prepare does), and prepare every statement.  0, or -1 detached with err naming
+ * the store. */
+static int sq_attach(struct sq *q, char *err, size_t errlen)
+{
+    struct stat sb;
+    int version = 0;
+    char why[300];
+
+    if (sq_prepare(q->path, why, sizeof why) != 0)
+        goto fail;
+    q->db = sq_connect(q->path, SQLITE_OPEN_READWRITE, why, sizeof why);
     if (q->db == NULL)
         goto fail;
-    if (sq_user_version(q->db, &version, err, errlen) != 0)
-        goto fail;
-    if (version != SQ_SCHEMA_VERSION) {
-        errbuf_set(err, errlen, "schema version %d, expected %d (run store_prepare first)",
-               version, SQ_SCHEMA_VERSION);
+    if (sqlite3_db_readonly(q->db, "main") == 1) {
+        errbuf_set(why, sizeof why, "read-only for this process (check the permissions of "
+                   "the file and of its folder)");
         goto fail;
     }
-    for (i = 0; i < SQ_NSTMT; i++) {
+    if (sq_user_version(q->db, &version, why, sizeof why) != 0)
+        goto fail;
+    if (version != SQ_SCHEMA_VERSION) {
+        errbuf_set(why, sizeof why, "schema version %d, expected %d", version,
+                   SQ_SCHEMA_VERSION);
+        goto fail;
+    }
+    for (int i = 0; i < SQ_NSTMT; i++) {
         if (sqlite3_prepare_v3(q->db, sq_sql[i].sql, -1, SQLITE_PREPARE_PERSISTENT,
                                &q->st[i], NULL) != SQLITE_OK) {
-            errbuf_set(err, errlen, "sqlite3_prepare(%s): %s", sq_sql[i].name,
-                   sqlite3_errmsg(q->db));
+            errbuf_set(why, sizeof why, "sqlite3_prepare(%s): %s", sq_sql[i].name,
+                       sqlite3_errmsg(q->db));
             goto fail;
         }
     }
-    return q;
+    if (stat(q->path, &sb) != 0) {
+        errbuf_set(why, sizeof why, "stat: %s", strerror(errno));
+        goto fail;
+    }
+    q->dev = sb.st_dev;
+    q->ino = sb.st_ino;
+    return 0;
 
 fail:
-    sq_close(q);
-    return NULL;
+    sq_detach(q);
+    errbuf_set(err, errlen, "sqlite:%s: %s", q->path, why);
+    return -1;
+}
+
+/* Before every call: 0 when q->db may be used, else -1 with err (see struct sq). */
+static int sq_usable(struct sq *q, char *err, size_t errlen)
+{
+    int64_t now = sq_mono_ms();
+    struct stat sb;
+
+    if (q->db != NULL) {
+        if (now < q->next_check_ms)
+            return 0;
+        q->next_check_ms = now + SQ_RECHECK_MS;
+        if (stat(q->path, &sb) == 0 && sb.st_dev == q->dev && sb.st_ino == q->ino)
+            return 0;
+        /* Removed or replaced: this connection holds a file no other worker sees. */
+        sq_detach(q);
+    } else if (now < q->next_check_ms) {
+        errbuf_set(err, errlen, "%s", q->why);
+        return -1;
+    }
+    q->next_check_ms = now + SQ_RECHECK_MS;
+    if (sq_attach(q, q->why, sizeof q->why) == 0)
+        return 0;
+    errbuf_set(err, errlen, "%s", q->why);
+    return -1;
+}
+
+static void sq_close(void *h)
+{
+    struct sq *q = h;
+
+    if (q == NULL)
+        return;
+    sq_detach(q);
+    free(q->path);
+    free(q);
+}
+
+/* Never fails for want of the file: a handle that cannot attach now starts detached
+ * and keeps trying (struct sq).  NULL only when out of memory. */
+static void *sq_open(const char *path, char *err, size_t errlen)
+{
+    struct sq *q = calloc(1, sizeof *q);
+
+    if (q == NULL || (q->path = strdup(path)) == NULL) {
+        free(q);
+        errbuf_set(err, errlen, "out of memory");
+        return NULL;
+    }
+    q->next_check_ms = sq_mono_ms() + SQ_RECHECK_MS;
+    (void)sq_attach(q, q->why, sizeof q->why);
+    return q;
 }
 
 /* Step a statement whose parameters are bound and that returns no row; always resets. */
@@ -305,10 +396,13 @@ static int sq_put(void *h, const char *key, const void *v, size_t len, int64_t e
 {
     struct sq *q = h;
     enum sq_stmt id = only_if_absent ? SQ_ADD : SQ_PUT;
-    sqlite3_stmt *st = q->st[id];
+    sqlite3_stmt *st;
     int changed;
     int rc;
 
+    if (sq_usable(q, err, errlen) != 0)
+        return -1;
+    st = q->st[id];
     if (len > STORE_VALUE_MAX) {
         errbuf_set(err, errlen, "value of %zu bytes exceeds the %d-byte limit", len,
                STORE_VALUE_MAX);
@@ -347,7 +441,7 @@ static int sq_get(void *h, const char *key, char **v, size_t *len, int64_t *expi
                   int64_t now, char *err, size_t errlen)
 {
     struct sq *q = h;
-    sqlite3_stmt *st = q->st[SQ_GET];
+    sqlite3_stmt *st;
     const void *blob;
     char *copy = NULL;
     int n;
@@ -355,6 +449,9 @@ static int sq_get(void *h, const char *key, char **v, size_t *len, int64_t *expi
 
     *v = NULL;
     *len = 0;
+    if (sq_usable(q, err, errlen) != 0)
+        return -1;
+    st = q->st[SQ_GET];
     rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
     if (rc == SQLITE_OK)
         rc = sqlite3_bind_int64(st, 2, now);
@@ -396,6 +493,8 @@ static int sq_del(void *h, const char *key, char *err, size_t errlen)
 {
     struct sq *q = h;
 
+    if (sq_usable(q, err, errlen) != 0)
+        return -1;
     if (sqlite3_bind_text(q->st[SQ_DEL], 1, key, -1, SQLITE_STATIC) != SQLITE_OK)
         return sq_bind_failed(q, SQ_DEL, err, errlen);
     return sq_run(q, SQ_DEL, err, errlen);
@@ -413,6 +512,8 @@ static int sq_del_prefix(void *h, const char *prefix, char *err, size_t errlen)
         errbuf_set(err, errlen, "del_prefix: prefix longer than %d bytes", STORE_KEY_MAX);
         return -1;
     }
+    if (sq_usable(q, err, errlen) != 0)
+        return -1;
     /* Smallest string greater than every string starting with prefix: drop trailing
      * 0xff bytes and increment the last remaining one.  None left means no upper bound. */
     memcpy(upper, prefix, n);
@@ -436,6 +537,8 @@ static int sq_ping(void *h, char *err, size_t errlen)
 {
     struct sq *q = h;
 
+    if (sq_usable(q, err, errlen) != 0)
+        return -1;
     return sq_run(q, SQ_PING, err, errlen);
 }
 

@@ -300,6 +300,25 @@ static void expect_url_error(const char *bad, const char *want)
     cr_assert_str_eq(e2, want);
 }
 
+/* A store that cannot be opened now: prepare fails naming it; a worker's handle opens
+ * anyway (detached) and every call fails with the reason, so /ready can say it. */
+static void expect_unusable(const char *bad, const char *want)
+{
+    store_t *h;
+    char e2[512];
+
+    err[0] = '\0';
+    cr_assert_eq(store_prepare(bad, err, sizeof err), -1, "prepare %s succeeded", bad);
+    cr_assert(strstr(err, want) != NULL, "prepare: %s", err);
+    h = store_open(bad, e2, sizeof e2);
+    cr_assert_not_null(h, "open %s: %s", bad, e2);
+    cr_assert_eq(store_ping(h, e2, sizeof e2), -1);
+    cr_assert(strstr(e2, want) != NULL, "ping: %s", e2);
+    cr_assert_eq(store_put(h, "k", "v", 1, TTL, e2, sizeof e2), -1);
+    cr_assert(strstr(e2, want) != NULL, "put: %s", e2);
+    store_close(h);
+}
+
 Test(store, bad_urls_are_named)
 {
     char bad[700];
@@ -316,16 +335,13 @@ Test(store, bad_urls_are_named)
 
     /* the directory must exist: nothing creates it */
     snprintf(bad, sizeof bad, "sqlite:%s/missing/x.db", tmpdir);
-    snprintf(want, sizeof want, "store \"%s\": unable to open database file "
-                                "(No such file or directory)", bad);
-    expect_url_error(bad, want);
+    expect_unusable(bad, "unable to open database file (No such file or directory)");
+    expect_unusable(bad, "missing/x.db");
     snprintf(bad, sizeof bad, "%s/missing", tmpdir);
-    cr_assert_neq(stat(bad, &sb), 0, "prepare created the directory");
+    cr_assert_neq(stat(bad, &sb), 0, "prepare or open created the directory");
 
-    if (stat("/nope", &sb) != 0) {
-        expect_url_error("sqlite:/nope/x.db", "store \"sqlite:/nope/x.db\": unable to open "
-                                              "database file (No such file or directory)");
-    }
+    if (stat("/nope", &sb) != 0)
+        expect_unusable("sqlite:/nope/x.db", "unable to open database file");
 
     /* a file that is not a database */
     snprintf(bad, sizeof bad, "%s/junk.db", tmpdir);
@@ -338,10 +354,43 @@ Test(store, bad_urls_are_named)
     cr_assert(strstr(err, "file is not a database") != NULL, "%s", err);
     cr_assert(strncmp(err, "store \"sqlite:", 14) == 0, "%s", err);
 
-    /* open does not create: an unprepared store is refused clearly */
-    snprintf(want, sizeof want, "sqlite:%s/unprepared.db", tmpdir);
-    cr_assert_null(store_open(want, err, sizeof err));
-    cr_assert(strstr(err, "unable to open database file") != NULL, "%s", err);
+}
+
+Test(store, a_handle_heals_when_its_file_appears_or_is_replaced, .init = setup_open,
+     .fini = teardown)
+{
+    char dir[600], sub[700], e2[512];
+    store_t *h;
+
+    /* Opened before its folder exists: detached, and attached within a second of the
+     * folder's creation (a worker started while the volume was not there yet). */
+    snprintf(dir, sizeof dir, "%s/later", tmpdir);
+    snprintf(sub, sizeof sub, "sqlite:%s/x.db", dir);
+    h = store_open(sub, e2, sizeof e2);
+    cr_assert_not_null(h, "%s", e2);
+    cr_assert_eq(store_ping(h, e2, sizeof e2), -1);
+    cr_assert_eq(mkdir(dir, 0700), 0);
+    usleep(1100 * 1000);
+    cr_assert_eq(store_ping(h, e2, sizeof e2), 0, "still detached: %s", e2);
+    cr_assert_eq(store_put(h, "k", "v", 1, TTL, e2, sizeof e2), 0, "%s", e2);
+    store_close(h);
+    snprintf(sub, sizeof sub, "%s/x.db", dir);
+    unlink(sub);
+    snprintf(sub, sizeof sub, "%s/x.db-wal", dir);
+    unlink(sub);
+    snprintf(sub, sizeof sub, "%s/x.db-shm", dir);
+    unlink(sub);
+    rmdir(dir);
+
+    /* The shared file deleted under a live handle: within a second the handle writes to
+     * the new file that everyone else uses, not to the deleted one it still held. */
+    cr_assert_eq(store_put(st, "before", "1", 1, TTL, err, sizeof err), 0, "%s", err);
+    cr_assert_eq(unlink(dbpath), 0);
+    usleep(1100 * 1000);
+    cr_assert_eq(store_put(st, "after", "2", 1, TTL, err, sizeof err), 0, "%s", err);
+    cr_expect_eq(raw_count("k = 'after'"), 1, "the write went to the deleted file");
+    cr_expect_eq(raw_count("k = 'before'"), 0);
+    expect_missing(st, "before");
 }
 
 Test(store, prepare_is_idempotent_and_checks_version)
