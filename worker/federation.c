@@ -479,7 +479,16 @@ done:
     return rc;
 }
 
-/* Build the merged catalogue of kind from every upstream and cache it. */
+/* How long building one catalogue may take: half the request timeout, so the request
+ * that builds it is answered (with what could be listed) before the pool kills its
+ * worker; a minute when requests have no time limit. */
+static long fed_build_budget_ms(const config_t *cfg)
+{
+    long ms = cfg->request_timeout > 0 ? (long)cfg->request_timeout * 500 : 60000;
+
+    return ms > 1000 ? ms : 1000;
+}
+
 /* Build the merged catalogue of kind from every upstream, cache it in the store, and
  * return its text (caller frees; NULL when out of memory).  *ttl_out is how long it is
  * good for; *stored whether the store took it (it may be too large for one record). */
@@ -492,11 +501,19 @@ static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind k
     cJSON *errors = cJSON_AddObjectToObject(cat, "errors");
     char err[512], *text;
     long ttl = g->cfg->catalog_ttl;
+    long long end = upstream_now_ms() + fed_build_budget_ms(g->cfg);
 
     for (size_t i = 0; i < g->n_up; i++) {
         const char *uname = upstream_conf(g->up[i])->name;
+        long long now = upstream_now_ms();
+        int rc;
 
-        if (fed_collect(g, gsid, i, kind, items, err, sizeof(err)) < 0) {
+        /* An equal share of the time left for each upstream still to list: one that is
+         * slow (or pages forever) is left out of this build, not the others with it. */
+        upstream_set_deadline(g->up[i], now + (end - now) / (long long)(g->n_up - i));
+        rc = fed_collect(g, gsid, i, kind, items, err, sizeof(err));
+        upstream_set_deadline(g->up[i], 0);
+        if (rc < 0) {
             log_warn("upstream left out of the catalogue", LOG_S("upstream", uname),
                      LOG_S("kind", d->noun), LOG_S("error", err));
             cJSON_AddStringToObject(errors, uname, err);

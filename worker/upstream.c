@@ -32,6 +32,7 @@ struct upstream {
     CURLM *multi;  /* owns the connection cache, so connections outlive each transfer */
     CURL *curl;    /* reused for every request; never in the multi between transfers */
     char errbuf[CURL_ERROR_SIZE];
+    long long deadline_ms;  /* upstream_set_deadline, or 0 */
 };
 
 enum body_kind { BODY_NONE, BODY_JSON, BODY_SSE, BODY_OTHER };
@@ -56,6 +57,7 @@ typedef struct xfer {
     int sse_failed;
     int out_of_memory;
     int bad_session_id;
+    long timeout_ms;              /* this exchange's limit: the upstream's, or less */
 } xfer_t;
 
 static long long up_now_ms(void)
@@ -400,7 +402,9 @@ static void up_curl_err(upstream_t *u, const xfer_t *x, CURLcode rc, char *err, 
         if (!x->connected)
             errbuf_set(err, errlen, "connect: timeout after %ld ms", u->conf->connect_timeout_ms);
         else
-            errbuf_set(err, errlen, "timeout after %ld ms", u->conf->timeout_ms);
+            errbuf_set(err, errlen, "timeout after %ld ms%s", x->timeout_ms,
+                       x->timeout_ms < u->conf->timeout_ms ? " (the time left for this task)"
+                                                           : "");
         return;
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -638,7 +642,18 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
         errbuf_set(err, errlen, "request: out of memory");
         goto fail;
     }
-    if (up_setup(u, &x, hdrs, u->conf->timeout_ms) != 0 ||
+    x.timeout_ms = u->conf->timeout_ms;
+    if (u->deadline_ms != 0) {
+        long long left = u->deadline_ms - up_now_ms();
+
+        if (left <= 0) {
+            errbuf_set(err, errlen, "no time left for this task (not sent)");
+            goto fail;
+        }
+        if (left < x.timeout_ms)
+            x.timeout_ms = (long)left;
+    }
+    if (up_setup(u, &x, hdrs, x.timeout_ms) != 0 ||
         curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json)) != CURLE_OK ||
         curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, json) != CURLE_OK) {
         errbuf_set(err, errlen, "curl_easy_setopt: %s", u->errbuf[0] ? u->errbuf : "failed");
@@ -716,6 +731,16 @@ fail:
     free(json);
     upstream_reply_free(reply);
     return -1;
+}
+
+void upstream_set_deadline(upstream_t *u, long long deadline_ms)
+{
+    u->deadline_ms = deadline_ms;
+}
+
+long long upstream_now_ms(void)
+{
+    return up_now_ms();
 }
 
 int upstream_delete_session(upstream_t *u, const char *session_id,

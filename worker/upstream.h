@@ -67,6 +67,15 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
                   const char *protocol_version, upstream_reply_t *reply,
                   char *err, size_t errlen);
 
+/* Cap every following upstream_post at deadline_ms (upstream_now_ms's clock): each
+ * exchange gets the upstream's timeout or the time left, whichever is less, and one
+ * asked for after the deadline fails at once with "no time left for this task".  0 lifts
+ * the cap.  For work with a budget of its own, such as building the catalogue. */
+void upstream_set_deadline(upstream_t *u, long long deadline_ms);
+
+/* Monotonic milliseconds, the clock of upstream_set_deadline. */
+long long upstream_now_ms(void);
+
 /* Send DELETE with session_id (ending the upstream session); best effort, 0 or -1. */
 int upstream_delete_session(upstream_t *u, const char *session_id,
                             const char *protocol_version, char *err, size_t errlen);

@@ -456,3 +456,28 @@ describe('mcpgw with an upstream that streams SSE', () => {
     assert.ok(after.includes(grown), 'catalogue still stale after list_changed (TTL is 3600 s)');
   });
 });
+
+describe('mcpgw with an upstream whose catalogue is slow to list', () => {
+  let T;
+  // Requests may run 2 s, so a catalogue build gets 1 s, half for each upstream; the
+  // toolbox needs 4 pages of 400 ms.
+  before(async () => {
+    T = await startStack({ env: { MCPGW_REQUEST_TIMEOUT: '2' }, toolboxEnv: { TOOLBOX_LIST_DELAY_MS: '400' } });
+  });
+  after(async () => { if (T) await T.stop(); });
+
+  it('tools/list answers in time with the other upstreams, leaving the slow one out', async () => {
+    S = T;
+    const { sid } = await openSession();
+    const t0 = Date.now();
+    const r = await rpc(sid, 'tools/list', {});
+    const ms = Date.now() - t0;
+    assert.equal(r.status, 200, r.text);
+    const names = r.json.result.tools.map((t) => t.name);
+    assert.ok(names.some((n) => n.startsWith('everything__')), r.text.slice(0, 300));
+    assert.ok(!names.some((n) => n.startsWith('toolbox__')), 'the slow upstream was listed after all');
+    assert.ok(ms < 1900, `tools/list took ${ms} ms: the worker would have been killed at 2 s`);
+    assert.match(T.gw.err, /"msg":"upstream left out of the catalogue","upstream":"toolbox"[^\n]*(no time left|timeout after)/);
+    assert.doesNotMatch(T.gw.err, /request timeout: worker killed/);
+  });
+});

@@ -79,13 +79,13 @@ export async function startUpstream(kind, port, env = {}) {
  * starts nor stops them), so that two gateways can share upstream sessions.
  * inlineUpstreams: pass the upstreams document in MCPGW_UPSTREAMS_JSON instead of a file,
  * as the Terraform service module does on Fargate. */
-export async function startStack({ env = {}, toolboxTimeoutMs, upstreamsFrom, inlineUpstreams } = {}) {
+export async function startStack({ env = {}, toolboxTimeoutMs, toolboxEnv = {}, upstreamsFrom, inlineUpstreams } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'mcpgw-it-'));
   const shared = upstreamsFrom?.ports;
   const ports = { gw: await freePort(), everything: shared?.everything ?? await freePort(),
     toolbox: shared?.toolbox ?? await freePort() };
   const everything = shared ? null : await startUpstream('everything', ports.everything);
-  const toolbox = shared ? null : await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1', TOOLBOX_TOKEN });
+  const toolbox = shared ? null : await startUpstream('toolbox', ports.toolbox, { TOOLBOX_JSON: '1', TOOLBOX_TOKEN, ...toolboxEnv });
   const toolboxEntry = { name: 'toolbox', url: `http://127.0.0.1:${ports.toolbox}/mcp`,
     headers: { Authorization: 'Bearer ${TOOLBOX_TOKEN}', 'X-Client': 'mcpgw-tests' } };
   if (toolboxTimeoutMs) toolboxEntry.timeout_ms = toolboxTimeoutMs;
