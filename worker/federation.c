@@ -850,15 +850,17 @@ void fed_end_session(gateway_t *g, const char *gsid)
 
 cJSON *fed_probe(gateway_t *g, long timeout_ms)
 {
+    upstream_probe_t r[CONFIG_UPSTREAMS_MAX];
     cJSON *out = cJSON_CreateObject();
 
+    upstream_probe_all(g->up, g->n_up, timeout_ms, r);
     for (size_t i = 0; i < g->n_up; i++) {
-        char err[256], text[300];
+        char text[300];
 
-        if (upstream_probe(g->up[i], timeout_ms, err, sizeof(err)) == 0)
+        if (r[i].ok)
             snprintf(text, sizeof(text), "reachable");
         else
-            snprintf(text, sizeof(text), "unreachable: %s", err);
+            snprintf(text, sizeof(text), "unreachable: %s", r[i].err);
         cJSON_AddStringToObject(out, upstream_conf(g->up[i])->name, text);
     }
     return out;

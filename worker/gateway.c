@@ -15,6 +15,7 @@
 #include "status.h"
 
 #define GATEWAY_PROBE_MS 500
+#define GATEWAY_PROBE_REUSE_MS 1000
 
 typedef void (*gateway_route_fn)(gateway_t *g, const http_request_t *req,
                                  http_response_t *resp);
@@ -49,6 +50,8 @@ int gateway_open(gateway_t *g, const config_t *cfg, char *err, size_t errlen)
 void gateway_close(gateway_t *g)
 {
     fed_cache_free(g);
+    cJSON_Delete(g->ready_upstreams);
+    g->ready_upstreams = NULL;
     for (size_t i = 0; i < g->n_up; i++)
         upstream_free(g->up[i]);
     g->n_up = 0;
@@ -78,7 +81,15 @@ static void gateway_ready(gateway_t *g, const http_request_t *req, http_response
     (void)req;
     cJSON_AddStringToObject(body, "status", ok ? "ready" : "unavailable");
     cJSON_AddStringToObject(body, "store", ok ? "ok" : err);
-    cJSON_AddItemToObject(body, "upstreams", fed_probe(g, GATEWAY_PROBE_MS));
+    /* /ready needs no session and may be called by anyone the load balancer lets in:
+     * probing every upstream for each call would let a loop of them keep workers busy
+     * and fill upstreams with connections.  One probe a second per worker is plenty. */
+    if (g->ready_upstreams == NULL || upstream_now_ms() >= g->ready_until_ms) {
+        cJSON_Delete(g->ready_upstreams);
+        g->ready_upstreams = fed_probe(g, GATEWAY_PROBE_MS);
+        g->ready_until_ms = upstream_now_ms() + GATEWAY_PROBE_REUSE_MS;
+    }
+    cJSON_AddItemToObject(body, "upstreams", cJSON_Duplicate(g->ready_upstreams, 1));
     http_response_json(resp, ok ? 200 : 503, body);
     cJSON_Delete(body);
 }

@@ -24,6 +24,8 @@ typedef struct gateway {
     size_t n_up;
     long next_id;                       /* last id sent upstream; starts at random */
     void *fed_cache[2];                 /* federation.c's per-kind catalogue copies */
+    cJSON *ready_upstreams;             /* /ready's last upstream probe, reused until */
+    long long ready_until_ms;           /* this (upstream_now_ms clock) */
     char draining_path[CONFIG_PATH_MAX + 16];
 } gateway_t;
 

@@ -804,40 +804,100 @@ fail:
     return -1;
 }
 
+/* The message for a probe that failed with rc and curl's error text ebuf. */
+static void up_probe_err(CURLcode rc, char *ebuf, long timeout_ms, char *err, size_t errlen)
+{
+    size_t el = strlen(ebuf);
+
+    while (el > 0 && (ebuf[el - 1] == '\n' || ebuf[el - 1] == '\r'))
+        ebuf[--el] = '\0';
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        errbuf_set(err, errlen, "connect: timeout after %ld ms", timeout_ms);
+    else if (el > 0)   /* curl's own message already ends in its strerror text */
+        errbuf_set(err, errlen, "connect: %s", ebuf);
+    else
+        errbuf_set(err, errlen, "connect: %s", curl_easy_strerror(rc));
+}
+
+void upstream_probe_all(upstream_t *const *ups, size_t n, long timeout_ms,
+                        upstream_probe_t *results)
+{
+    /* Handles of their own: the kept connections of ups must not be used or disturbed. */
+    CURLM *m = curl_multi_init();
+    CURL **h = calloc(n > 0 ? n : 1, sizeof(*h));
+    char (*ebuf)[CURL_ERROR_SIZE] = calloc(n > 0 ? n : 1, sizeof(*ebuf));
+    int running = 0, queued;
+    CURLMsg *msg;
+
+    for (size_t i = 0; i < n; i++) {
+        results[i].ok = 0;
+        errbuf_set(results[i].err, sizeof(results[i].err), "connect: out of memory");
+    }
+    if (m == NULL || h == NULL || ebuf == NULL)
+        goto done;
+    for (size_t i = 0; i < n; i++) {
+        CURLcode rc = CURLE_OK;
+
+        h[i] = curl_easy_init();
+        if (h[i] == NULL)
+            continue;
+#define UP_SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(h[i], opt, val); } while (0)
+        UP_SET(CURLOPT_ERRORBUFFER, ebuf[i]);
+        UP_SET(CURLOPT_URL, ups[i]->conf->url);
+        UP_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+        UP_SET(CURLOPT_NOSIGNAL, 1L);
+        UP_SET(CURLOPT_CONNECT_ONLY, 1L);
+        UP_SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+        UP_SET(CURLOPT_TIMEOUT_MS, timeout_ms);
+        UP_SET(CURLOPT_PRIVATE, (void *)&results[i]);
+#undef UP_SET
+        if (rc != CURLE_OK || curl_multi_add_handle(m, h[i]) != CURLM_OK) {
+            up_probe_err(rc != CURLE_OK ? rc : CURLE_FAILED_INIT, ebuf[i], timeout_ms,
+                         results[i].err, sizeof(results[i].err));
+            curl_easy_cleanup(h[i]);
+            h[i] = NULL;
+        }
+    }
+    /* Every handle carries its own time limit, so this ends within timeout_ms or so. */
+    do {
+        if (curl_multi_perform(m, &running) != CURLM_OK ||
+            (running > 0 && curl_multi_poll(m, NULL, 0, 100, NULL) != CURLM_OK))
+            break;
+    } while (running > 0);
+    while ((msg = curl_multi_info_read(m, &queued)) != NULL) {
+        upstream_probe_t *r = NULL;
+        size_t i;
+
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+        i = (size_t)(r - results);
+        if (r == NULL || i >= n)
+            continue;
+        r->ok = msg->data.result == CURLE_OK;
+        if (r->ok)
+            r->err[0] = '\0';
+        else
+            up_probe_err(msg->data.result, ebuf[i], timeout_ms, r->err, sizeof(r->err));
+    }
+done:
+    for (size_t i = 0; h != NULL && i < n; i++) {
+        if (h[i] == NULL)
+            continue;
+        curl_multi_remove_handle(m, h[i]);
+        curl_easy_cleanup(h[i]);
+    }
+    curl_multi_cleanup(m);
+    free(h);
+    free(ebuf);
+}
+
 int upstream_probe(upstream_t *u, long timeout_ms, char *err, size_t errlen)
 {
-    /* A handle of its own: the kept connection of u must not be used or disturbed. */
-    CURL *c = curl_easy_init();
-    char ebuf[CURL_ERROR_SIZE] = "";
-    CURLcode rc = CURLE_OK;
+    upstream_probe_t r;
 
-    if (c == NULL) {
-        errbuf_set(err, errlen, "curl_easy_init: failed");
-        return -1;
-    }
-#define UP_SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
-    UP_SET(CURLOPT_ERRORBUFFER, ebuf);
-    UP_SET(CURLOPT_URL, u->conf->url);
-    UP_SET(CURLOPT_PROTOCOLS_STR, "http,https");
-    UP_SET(CURLOPT_NOSIGNAL, 1L);
-    UP_SET(CURLOPT_CONNECT_ONLY, 1L);
-    UP_SET(CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
-    UP_SET(CURLOPT_TIMEOUT_MS, timeout_ms);
-#undef UP_SET
-    if (rc == CURLE_OK)
-        rc = curl_easy_perform(c);
-    if (rc != CURLE_OK) {
-        size_t el = strlen(ebuf);
-
-        while (el > 0 && (ebuf[el - 1] == '\n' || ebuf[el - 1] == '\r'))
-            ebuf[--el] = '\0';
-        if (rc == CURLE_OPERATION_TIMEDOUT)
-            errbuf_set(err, errlen, "connect: timeout after %ld ms", timeout_ms);
-        else if (el > 0)   /* curl's own message already ends in its strerror text */
-            errbuf_set(err, errlen, "connect: %s", ebuf);
-        else
-            errbuf_set(err, errlen, "connect: %s", curl_easy_strerror(rc));
-    }
-    curl_easy_cleanup(c);
-    return rc == CURLE_OK ? 0 : -1;
+    upstream_probe_all(&u, 1, timeout_ms, &r);
+    if (!r.ok)
+        errbuf_set(err, errlen, "%s", r.err);
+    return r.ok ? 0 : -1;
 }

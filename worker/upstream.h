@@ -83,6 +83,16 @@ int upstream_delete_session(upstream_t *u, const char *session_id,
 /* Try to open a TCP (and TLS) connection within timeout_ms, for /ready.  0 or -1. */
 int upstream_probe(upstream_t *u, long timeout_ms, char *err, size_t errlen);
 
+typedef struct upstream_probe {
+    int ok;
+    char err[256];      /* why not, when !ok */
+} upstream_probe_t;
+
+/* upstream_probe for n upstreams at once: it takes as long as the slowest one, at most
+ * about timeout_ms, not the sum.  results[i] answers for ups[i]. */
+void upstream_probe_all(upstream_t *const *ups, size_t n, long timeout_ms,
+                        upstream_probe_t *results);
+
 void upstream_reply_free(upstream_reply_t *r);
 
 #endif

@@ -1062,6 +1062,68 @@ Test(upstream, probe_uses_its_own_connection)
     cr_assert_eq(srv_requests(S), 2, "the probe sends no request");
 }
 
+/* A loopback port whose accept queue is full, so that a connect to it hangs until its
+ * time limit (the SYN is dropped): what an upstream behind a black hole looks like.
+ * Returns the listening fd; the filler connections are left open until exit. */
+static int blackhole(int *port)
+{
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(listen(fd, 0), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    for (int i = 0; i < 4; i++) {
+        int c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+        (void)connect(c, (struct sockaddr *)&a, sizeof(a));
+    }
+    usleep(50 * 1000);
+    *port = ntohs(a.sin_port);
+    return fd;
+}
+
+Test(upstream, probes_of_several_upstreams_run_at_once)
+{
+    upstream_conf_t conf[3];
+    upstream_t *ups[3];
+    upstream_probe_t r[3];
+    char url[3][64];
+    struct timespec t0, t1;
+    long ms;
+    int port, hole = blackhole(&port);
+
+    start(h_json);
+    /* Two behind the black hole, one answering. */
+    for (int i = 0; i < 3; i++) {
+        if (i == 1)
+            snprintf(url[i], sizeof(url[i]), "%s", URL);
+        else
+            snprintf(url[i], sizeof(url[i]), "http://127.0.0.1:%d/mcp", port);
+        conf[i] = C;
+        conf[i].url = url[i];
+        ups[i] = upstream_new(&conf[i], ERR, sizeof(ERR));
+        cr_assert_not_null(ups[i], "%s", ERR);
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    upstream_probe_all(ups, 3, 400, r);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    cr_expect(!r[0].ok && strstr(r[0].err, "connect: timeout after 400 ms") != NULL, "%s",
+              r[0].err);
+    cr_expect(r[1].ok, "%s", r[1].err);
+    cr_expect(!r[2].ok && strstr(r[2].err, "timeout") != NULL, "%s", r[2].err);
+    /* One after the other, the two black holes alone would take 800 ms. */
+    cr_expect_lt(ms, 780, "probes took %ld ms: not run at once", ms);
+    for (int i = 0; i < 3; i++)
+        upstream_free(ups[i]);
+    close(hole);
+}
+
 Test(upstream, new_rejects_bad_conf)
 {
     static char *bad_hdrs[] = { "X-A: 1\r\nX-B: 2", NULL };
