@@ -56,8 +56,8 @@ $(BUILD)/libmcpgw.a: $(WORKER_OBJ)
 $(BUILD)/mcpgw-pool: $(BUILD)/obj/main.o $(BUILD)/libmcpgw.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/mcpgw-entrypoint: entrypoint.c | $(BUILD)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< 
+$(BUILD)/mcpgw-entrypoint: entrypoint.c worker/utf8.c worker/utf8.h | $(BUILD)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ entrypoint.c worker/utf8.c
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmcpgw.a | $(BUILD)/tests
 	$(CC) $(CFLAGS) $(shell pkg-config --cflags criterion) $(LDFLAGS) -o $@ $^ \

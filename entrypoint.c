@@ -11,7 +11,8 @@
  * signal except the synchronous ones is blocked and taken with sigtimedwait() in one loop;
  * there are no asynchronous handlers.  Logs are one JSON object per line on stderr, each
  * written with a single write(2) of at most 2 KB so that lines never interleave with the
- * children's, which share the same stderr.  Only libc is used.
+ * children's, which share the same stderr.  Only libc is used (and
+ * worker/utf8.c, to keep log lines valid UTF-8).
  *
  * Exit codes: 2 for bad usage and, except with --health, for a bad MCPGW_* setting
  *   (nothing was started then).
@@ -133,6 +134,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "utf8.h"
+
 #define EP_PATH_MAX        512      /* every path setting, same cap as the pool's */
 #define EP_ERR_MAX         640      /* "what: why" messages */
 #define EP_LOG_MAX         2048     /* one log line; below PIPE_BUF, so one atomic write */
@@ -179,6 +182,7 @@ static const char *const level_names[] = {
 };
 
 static enum level log_threshold = LV_INFO;
+static const char *log_component = "entrypoint";   /* "lighttpd" in the errorlog relay */
 
 /* One log line under construction.  A field that does not fit is left out whole, so the
  * line is always valid JSON; the closing "}\n" always has room. */
@@ -218,6 +222,19 @@ static size_t json_escape(char *out, size_t outlen, const char *s)
             n = 4;
             esc[n++] = hex[c >> 4];
             esc[n++] = hex[c & 0xf];
+        } else if (c >= 0x80) {
+            /* Whole UTF-8 sequences only: a line stays valid JSON text whatever bytes
+             * a child wrote (lighttpd quotes request lines in its messages). */
+            size_t k = utf8_seq_len((const unsigned char *)s, strnlen(s, 4));
+
+            if (k == 0) {
+                memcpy(esc, "\\ufffd", 6);
+                n = 6;
+            } else {
+                memcpy(esc, s, k);
+                n = k;
+                s += k - 1;
+            }
         } else {
             esc[n++] = (char)c;
         }
@@ -288,8 +305,8 @@ static void ll_vbegin(struct logline *l, enum level lv, const char *fmt, va_list
     n = strftime(ts, sizeof ts, "%Y-%m-%dT%H:%M:%S", &tm);
     snprintf(ts + n, sizeof ts - n, ".%03ldZ", now.tv_nsec / 1000000L);
     l->len = (size_t)snprintf(l->buf, sizeof l->buf,
-                              "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"entrypoint\"",
-                              ts, level_names[lv]);
+                              "{\"ts\":\"%s\",\"level\":\"%s\",\"component\":\"%s\"",
+                              ts, level_names[lv], log_component);
     ll_str(l, "msg", msg);
 }
 
@@ -973,6 +990,7 @@ struct spawn_opts {
     int only_std_fds;       /* every fd above 2 close-on-exec */
     int stdout_as_fd3;      /* a copy of stdout as fd 3 (lighttpd's access log) */
     int fd3_source;         /* with stdout_as_fd3: this fd instead of stdout, if > 0 */
+    int fd2_source;         /* if > 0: this fd becomes the child's stderr */
     int parent_death_sig;   /* sent to the child if we die first (even by SIGKILL), or 0 */
 };
 
@@ -1035,6 +1053,10 @@ static _Noreturn void child_exec(char *const argv[], const struct spawn_opts *o,
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
     if (o->only_std_fds)
         fds_mark_cloexec();
+    if (o->fd2_source > 0 && dup2(o->fd2_source, STDERR_FILENO) < 0) {
+        f.err = errno;
+        goto fail;
+    }
     if (o->stdout_as_fd3) {
         if (report_fd == 3)
             report_fd = fcntl(3, F_DUPFD_CLOEXEC, 4);
@@ -1343,6 +1365,19 @@ static int pool_start(struct supervisor *s, char *err, size_t errlen)
     return 0;
 }
 
+/* Signals that would end a relay before its writer: a terminal's ^C reaches our whole
+ * process group, and a relay that died first would cost lighttpd's last lines. */
+static void relay_ignore_stop_signals(void)
+{
+    static const int sigs[] = { SIGINT, SIGTERM, SIGQUIT, SIGHUP, SIGUSR1, SIGUSR2 };
+    sigset_t none;
+
+    for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+        (void)signal(sigs[i], SIG_IGN);
+    sigemptyset(&none);
+    (void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* lighttpd opens its access log as /proc/self/fd/3.  Opening that path works for a
  * pipe, a file or a terminal, but fails (ENXIO) when our stdout is a socket, as under
  * some supervisors and test harnesses.  Then lighttpd gets a pipe instead, and a small
@@ -1383,10 +1418,8 @@ static int access_log_relay(char *err, size_t errlen)
     }
     if (pid == 0) {
         char buf[16384];
-        sigset_t none;
 
-        sigemptyset(&none);
-        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        relay_ignore_stop_signals();
         close(fds[1]);
         for (;;) {
             ssize_t n = read(fds[0], buf, sizeof buf), off = 0;
@@ -1410,18 +1443,108 @@ static int access_log_relay(char *err, size_t errlen)
     return fds[1];
 }
 
+/* One line lighttpd wrote to stderr, as one of our JSON lines.  lighttpd's own form is
+ * "YYYY-MM-DD HH:MM:SS: (file.c.NNN) text" in local time: the stamp goes (ours is UTC),
+ * the rest is the message.  lighttpd has no levels; its startup, shutdown and "[note]"
+ * lines are info, everything else (a backend that died, a refused request) warn. */
+static void errorlog_line(char *line, size_t n)
+{
+    static const char *const info[] = { "[note]", "server started", "server stopped",
+                                         "graceful shutdown" };
+    enum level lv = LV_WARN;
+    struct logline l;
+    char *text = line;
+
+    while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n'))
+        n--;
+    line[n] = '\0';
+    if (n == 0)
+        return;
+    if (n > 21 && line[4] == '-' && line[10] == ' ' && line[19] == ':' && line[20] == ' ')
+        text = line + 21;
+    for (size_t i = 0; i < sizeof info / sizeof info[0]; i++)
+        if (strstr(text, info[i]) != NULL)
+            lv = LV_INFO;
+    ll_begin(&l, lv, "%s", text);
+    ll_end(&l);
+}
+
+/* lighttpd's own messages are plain text on its stderr; every other line of ours is JSON.
+ * A relay process reads lighttpd's stderr through a pipe and writes each line as JSON
+ * with "component":"lighttpd" (errorlog_line) to our stderr, until lighttpd, the only
+ * writer, is gone.  Like the access log relay it is an ordinary child that the reaper
+ * collects.  Returns the pipe's write end, or -1 with err. */
+static int errorlog_relay(char *err, size_t errlen)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe2 for lighttpd's stderr: %s", strerror(errno));
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork for lighttpd's stderr relay: %s", strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        char buf[EP_LOG_MAX / 2];
+        size_t have = 0;
+
+        log_component = "lighttpd";
+        relay_ignore_stop_signals();
+        close(fds[1]);
+        for (;;) {
+            ssize_t n = read(fds[0], buf + have, sizeof buf - 1 - have);
+            size_t start = 0;
+            char *nl;
+
+            if (n < 0 && errno == EINTR)
+                continue;
+            if (n <= 0) {
+                errorlog_line(buf, have);
+                _exit(0);
+            }
+            have += (size_t)n;
+            while ((nl = memchr(buf + start, '\n', have - start)) != NULL) {
+                errorlog_line(buf + start, (size_t)(nl - (buf + start)));
+                start = (size_t)(nl - buf) + 1;
+            }
+            memmove(buf, buf + start, have - start);
+            have -= start;
+            if (have == sizeof buf - 1) {      /* a line longer than ours: cut it */
+                errorlog_line(buf, have);
+                have = 0;
+            }
+        }
+    }
+    close(fds[0]);
+    return fds[1];
+}
+
 static int lighttpd_start(struct supervisor *s, char *err, size_t errlen)
 {
     struct spawn_opts o = { .search_path = 1, .only_std_fds = 1, .stdout_as_fd3 = 1,
                             .parent_death_sig = SIGINT };   /* its graceful stop */
-    int relay = access_log_relay(err, errlen), rc;
+    int relay = access_log_relay(err, errlen), errlog, rc;
 
     if (relay < 0)
         return -1;
+    errlog = errorlog_relay(err, errlen);
+    if (errlog < 0) {
+        if (relay > 0)
+            close(relay);
+        return -1;
+    }
     o.fd3_source = relay;
+    o.fd2_source = errlog;
     rc = child_spawn(&s->httpd, s->httpd_argv, &o, err, errlen);
     if (relay > 0)
         close(relay);
+    close(errlog);
     if (rc != 0)
         return -1;
     sup_log_child(LV_INFO, &s->httpd, "lighttpd started");

@@ -100,7 +100,7 @@ expect_before() {
 # expect_json_log: every stderr line of the entrypoint is one of our JSON log objects.
 expect_json_log() {
     local out
-    out=$("$BIN/jsonlines" entrypoint <"$T/ep.err") || fail "log format: $out"
+    out=$("$BIN/jsonlines" "${1:-entrypoint}" <"$T/ep.err") || fail "log format: $out"
 }
 
 none_alive() {

@@ -422,6 +422,19 @@ describe('mcpgw end to end', () => {
       assert.ok(o.level);
       assert.ok(Math.abs(Date.parse(o.ts) - Date.now()) < 60000 && o.ts.endsWith('Z'), `${o.ts} is not UTC`);
     });
+    it('every line on stderr and stdout is one JSON object, lighttpd\'s own messages included', async () => {
+      // By now a worker was killed mid-request (the pool tests), which lighttpd reports.
+      for (const [name, text] of [['stderr', S.gw.err], ['stdout', S.gw.out]]) {
+        const lines = text.split('\n').filter((l) => l !== '');
+        assert.ok(lines.length > 0, `nothing on ${name}`);
+        for (const l of lines) {
+          let o;
+          try { o = JSON.parse(l); } catch { assert.fail(`${name}: not JSON: ${l}`); }
+          assert.ok(o.ts && o.component, `${name}: ${l}`);
+        }
+      }
+      assert.match(S.gw.err, /"component":"lighttpd","msg":"\(server\.c\.\d+\) server started/);
+    });
     it("lighttpd's access log reaches stdout as JSON lines", async () => {
       await fetch(`${S.base}/health`, { headers: { 'x-request-id': 'it-access-456' } });
       // lighttpd buffers its access log and writes it out every few seconds.

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* jsonlines.c - check that every line on stdin is one of our flat JSON log objects.
  *
- *   jsonlines COMPONENT < log
+ *   jsonlines COMPONENT[,COMPONENT...] < log
  * Each line must be a JSON object whose values are strings, integers, true, false or
  * null, whose first keys are ts, level, component, msg in that order, with ts like
- * 2026-12-03T18:00:00.123Z, level one of debug/info/warn/error and component COMPONENT.
+ * 2026-12-03T18:00:00.123Z, level one of debug/info/warn/error and component one of the
+ * COMPONENTs.
  * Exits 0 when every line passes and there was at least one; else prints the first bad
  * line with the reason and exits 1.
  */
@@ -104,6 +105,23 @@ static int ts_ok(const char *s)
     return 1;
 }
 
+/* Is name one of the comma-separated list? */
+static int component_listed(const char *name, const char *list)
+{
+    size_t n = strlen(name);
+
+    for (const char *p = list; *p != '\0';) {
+        size_t k = strcspn(p, ",");
+
+        if (k == n && strncmp(p, name, n) == 0)
+            return 1;
+        p += k;
+        if (*p == ',')
+            p++;
+    }
+    return 0;
+}
+
 static const char *check(const char *line, const char *component)
 {
     static const char *const first[] = { "ts", "level", "component", "msg" };
@@ -130,7 +148,7 @@ static const char *check(const char *line, const char *component)
         if (i == 1 && strcmp(val, "debug") != 0 && strcmp(val, "info") != 0 &&
             strcmp(val, "warn") != 0 && strcmp(val, "error") != 0)
             return "unknown level";
-        if (i == 2 && strcmp(val, component) != 0)
+        if (i == 2 && !component_listed(val, component))
             return "wrong component";
         i++;
         ws(&c);

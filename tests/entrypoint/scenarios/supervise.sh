@@ -379,7 +379,10 @@ t_sup_real_lighttpd_logs_through_fd3_and_stops_on_sigint() {
         fail "no access log line on the entrypoint's stdout: $(cat "$T/ep.out")"
     sup_stop_ok
     expect_stderr '"msg":"lighttpd stopped","child":"lighttpd"'
+    # lighttpd's own plain-text lines come through as JSON lines of component lighttpd.
+    expect_stderr '"level":"info","component":"lighttpd","msg":"(server.c.'
     expect_stderr 'graceful shutdown started'
+    expect_json_log entrypoint,lighttpd
     expect_before 'pool listening' 'pool signal SIGTERM'
 }
 
