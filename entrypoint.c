@@ -1326,6 +1326,64 @@ static int runtime_dir_prepare(const struct settings *cfg, char *err, size_t err
     return 0;
 }
 
+/* The answers lighttpd makes itself (a body over the cap, a path it does not forward, a
+ * worker that died mid-request) carry an HTML page by default; MCP clients expect
+ * JSON-RPC.  lighttpd.conf points server.errorfile-prefix at these files, written
+ * here at every start: one JSON-RPC error per status, naming what went wrong. */
+static int error_pages_write(const struct settings *cfg, char *err, size_t errlen)
+{
+    static const struct {
+        int status;
+        const char *msg;
+    } pages[] = {
+        { 400, "bad HTTP request" },
+        { 403, "forbidden: only /mcp, /health, /ready, /status and /.well-known/ are served" },
+        { 404, "not found" },
+        { 408, "the request did not arrive in time" },
+        { 411, "Content-Length required" },
+        { 413, NULL },  /* with the cap, below */
+        { 414, "request URI too long" },
+        { 417, "Expect is not supported" },
+        { 431, "request headers too large" },
+        { 500, "the worker serving this request ended without answering (it crashed or ran "
+               "past MCPGW_REQUEST_TIMEOUT)" },
+        { 501, "not implemented" },
+        { 502, "the worker's answer could not be read" },
+        { 503, "no worker is taking requests now; try again shortly" },
+        { 504, "the worker did not answer in time" },
+    };
+    const char *kb = getenv("MCPGW_MAX_BODY_KB");
+
+    for (size_t i = 0; i < sizeof pages / sizeof pages[0]; i++) {
+        char path[EP_PATH_MAX + 64], msg[256], body[512];
+        int fd, n;
+        ssize_t w;
+
+        snprintf(path, sizeof path, "%s/lighttpd-error-%d.html", cfg->runtime_dir,
+                 pages[i].status);
+        if (pages[i].status == 413)
+            snprintf(msg, sizeof msg, "request body over %s KiB (MCPGW_MAX_BODY)",
+                     kb != NULL ? kb : "?");
+        else
+            snprintf(msg, sizeof msg, "%s", pages[i].msg);
+        n = snprintf(body, sizeof body, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":%d,"
+                     "\"message\":\"HTTP %d: %s\"}}\n", pages[i].status < 500 ? -32600 : -32603,
+                     pages[i].status, msg);
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0) {
+            snprintf(err, errlen, "open %s: %s", path, strerror(errno));
+            return -1;
+        }
+        w = write(fd, body, (size_t)n);
+        close(fd);
+        if (w != n) {
+            snprintf(err, errlen, "write %s: %s", path, w < 0 ? strerror(errno) : "short");
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static void draining_flag_create(const struct settings *cfg)
 {
     int fd = open(cfg->draining, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
@@ -1893,6 +1951,7 @@ static int supervise_run(const struct settings *cfg)
     ll_str(&l, "socket", cfg->fcgi.text);
     ll_end(&l);
     if (runtime_dir_prepare(cfg, err, sizeof err) != 0 ||
+        error_pages_write(cfg, err, sizeof err) != 0 ||
         pool_start(&s, err, sizeof err) != 0) {
         log_msg(LV_ERROR, "%s", err);
         log_msg(LV_ERROR, "exiting with status 1");

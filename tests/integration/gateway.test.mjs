@@ -114,7 +114,12 @@ describe('mcpgw end to end', () => {
       assert.deepEqual(body.upstreams, { everything: 'reachable', toolbox: 'reachable' });
     });
     it('paths outside the gateway are not forwarded', async () => {
-      assert.equal((await fetch(`${S.base}/etc/passwd`)).status, 403);
+      const r = await fetch(`${S.base}/etc/passwd`);
+      assert.equal(r.status, 403);
+      assert.match((await r.json()).error.message, /only \/mcp, \/health/);
+      // The runtime directory is lighttpd's document root: nothing in it is served.
+      for (const p of ['/lighttpd-error-403.html', '/mcpgw.db', '/fcgi.sock'])
+        assert.equal((await fetch(`${S.base}${p}`)).status, 403, p);
     });
   });
 
@@ -288,6 +293,11 @@ describe('mcpgw end to end', () => {
       const big = JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'ping', params: { pad: 'x'.repeat(2 * 1024 * 1024) } });
       const r = await fetch(S.mcp, { method: 'POST', headers: { ...JSON_HEADERS, 'mcp-session-id': sid }, body: big });
       assert.equal(r.status, 413);
+      // lighttpd refuses it itself, with the JSON-RPC error the entrypoint wrote for it.
+      assert.match(r.headers.get('content-type'), /application\/json/);
+      const e = await r.json();
+      assert.equal(e.error.code, -32600);
+      assert.match(e.error.message, /over 1024 KiB \(MCPGW_MAX_BODY\)/);
       await assertStillServing();
     });
     it('a wrong Content-Type → 415', async () => {

@@ -201,8 +201,10 @@ describe('process manager: static pool', () => {
     const t0 = Date.now();
     const r = await sleepCall(S, sid, 15000);
     const took = Date.now() - t0;
-    // lighttpd 1.4.69 answers a backend that closes without a response with 500.
+    // lighttpd 1.4.69 answers a backend that closes without a response with 500, here
+    // with the JSON-RPC error the entrypoint wrote for it.
     assert.equal(r.status, 500, r.text);
+    assert.match(JSON.parse(r.text).error.message, /ended without answering/);
     assert.ok(took >= 1900 && took < 6000, `answered after ${took} ms`);
     await waitFor('pool back at strength', () => workerPids(S).length === 4, 5000);
     const s1 = await status(S);
