@@ -1,8 +1,18 @@
 # Autoscaling of the gateway service: target tracking on CPU, and step scaling on the ALB's
 # requests per task (the load a prefork pool actually feels). Min and max are used as given.
+#
+# Scale out on either signal; scale in only when both are low. The two kinds of policy act
+# independently, so a scale-in driven by one signal alone would fight the other: target tracking
+# removing tasks for low CPU while requests per task are high (a gateway mostly waits on its
+# upstreams) makes step scaling add them back, and the reverse. So target tracking never scales
+# in, and the one scale-in policy fires only when requests per task AND CPU are both low.
 
 locals {
   resource_id = "service/${var.cluster_name}/${var.service_name}"
+
+  # Removing one of n >= 2 tasks raises the per-task load by n/(n-1) <= 2: a scale-in from below
+  # half of each scale-out threshold cannot by itself trigger a scale-out.
+  scale_in_cpu_below = coalesce(var.scale_in_cpu_below, var.cpu_target / 2)
 }
 
 resource "aws_appautoscaling_target" "this" {
@@ -26,6 +36,8 @@ resource "aws_appautoscaling_policy" "cpu" {
     target_value       = var.cpu_target
     scale_in_cooldown  = var.scale_in_cooldown
     scale_out_cooldown = var.scale_out_cooldown
+    # Scale-in is the requests_in policy's, gated on CPU as well (see the top of this file).
+    disable_scale_in = true
 
     predefined_metric_specification {
       predefined_metric_type = "ECSServiceAverageCPUUtilization"
@@ -65,6 +77,8 @@ resource "aws_appautoscaling_policy" "requests_out" {
   }
 }
 
+# Fired by the both_low alarm, whose value is 1 while requests per task and CPU are both low:
+# the breach is 1 - 1 = 0, hence the interval [0, +inf).
 resource "aws_appautoscaling_policy" "requests_in" {
   name               = "${var.name}-requests-in"
   policy_type        = "StepScaling"
@@ -78,7 +92,7 @@ resource "aws_appautoscaling_policy" "requests_in" {
     metric_aggregation_type = "Average"
 
     step_adjustment {
-      metric_interval_upper_bound = 0
+      metric_interval_lower_bound = 0
       scaling_adjustment          = -1
     }
   }
@@ -105,20 +119,50 @@ resource "aws_cloudwatch_metric_alarm" "requests_high" {
 }
 
 resource "aws_cloudwatch_metric_alarm" "requests_low" {
-  alarm_name          = "${var.name}-requests-per-task-low"
-  alarm_description   = "Requests per task below ${var.requests_per_target_low}/min: remove a task"
-  namespace           = "AWS/ApplicationELB"
-  metric_name         = "RequestCountPerTarget"
-  statistic           = "Sum"
-  period              = 60
+  alarm_name          = "${var.name}-requests-and-cpu-low"
+  alarm_description   = "Requests per task at most ${var.requests_per_target_low}/min and CPU at most ${local.scale_in_cpu_below}%: remove a task"
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  threshold           = 1
   evaluation_periods  = var.scale_in_evaluation_periods
-  comparison_operator = "LessThanOrEqualToThreshold"
-  threshold           = var.requests_per_target_low
-  treat_missing_data  = "breaching" # no requests at all is the lowest load there is
-  dimensions = {
-    LoadBalancer = var.alb_arn_suffix
-    TargetGroup  = var.target_group_arn_suffix
+  # No data at all (no task reports CPU) is no reason to remove one.
+  treat_missing_data = "notBreaching"
+
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCountPerTarget"
+      stat        = "Sum"
+      period      = 60
+      dimensions = {
+        LoadBalancer = var.alb_arn_suffix
+        TargetGroup  = var.target_group_arn_suffix
+      }
+    }
   }
+
+  metric_query {
+    id = "cpu"
+    metric {
+      namespace   = "AWS/ECS"
+      metric_name = "CPUUtilization"
+      stat        = "Average"
+      period      = 60
+      dimensions = {
+        ClusterName = var.cluster_name
+        ServiceName = var.service_name
+      }
+    }
+  }
+
+  # An idle target group reports no RequestCountPerTarget at all: FILL counts that as 0 requests.
+  metric_query {
+    id          = "both_low"
+    label       = "1 while requests per task and CPU are both low"
+    expression  = "IF(FILL(requests, 0) <= ${var.requests_per_target_low} AND cpu <= ${local.scale_in_cpu_below}, 1, 0)"
+    return_data = true
+  }
+
   alarm_actions = [aws_appautoscaling_policy.requests_in.arn]
 
   tags = var.tags

@@ -13,6 +13,11 @@ output "max_capacity" {
   value       = aws_appautoscaling_target.this.max_capacity
 }
 
+output "scale_in_cpu_below" {
+  description = "CPU (%) at or below which, with low requests per task, a task is removed."
+  value       = local.scale_in_cpu_below
+}
+
 output "cpu_policy_arn" {
   description = "ARN of the CPU target-tracking policy."
   value       = aws_appautoscaling_policy.cpu.arn
@@ -24,7 +29,7 @@ output "requests_scale_out_policy_arn" {
 }
 
 output "requests_scale_in_policy_arn" {
-  description = "ARN of the step scale-in policy on requests per task."
+  description = "ARN of the step scale-in policy (requests per task and CPU both low): the only policy that removes tasks."
   value       = aws_appautoscaling_policy.requests_in.arn
 }
 

@@ -68,13 +68,24 @@ variable "requests_per_target_high" {
 }
 
 variable "requests_per_target_low" {
-  description = "Requests per task per minute below which step scaling removes one task (after scale_in_evaluation_periods minutes)."
+  description = "Requests per task per minute at or below which (with CPU at or below scale_in_cpu_below as well) step scaling removes one task, after scale_in_evaluation_periods minutes. At most half of requests_per_target_high, so that a scale-in cannot itself cause a scale-out."
   type        = number
   default     = 600
 
   validation {
-    condition     = var.requests_per_target_low >= 0 && var.requests_per_target_low < var.requests_per_target_high
-    error_message = "requests_per_target_low (${var.requests_per_target_low}) must be 0 or more and below requests_per_target_high (${var.requests_per_target_high})."
+    condition     = var.requests_per_target_low >= 0 && var.requests_per_target_low * 2 <= var.requests_per_target_high
+    error_message = "requests_per_target_low (${var.requests_per_target_low}) must be 0 or more and at most half of requests_per_target_high (${var.requests_per_target_high}): removing one of two tasks doubles the requests per task, which must stay below the scale-out threshold."
+  }
+}
+
+variable "scale_in_cpu_below" {
+  description = "Average service CPU (%) at or below which (with requests per task at or below requests_per_target_low as well) a task is removed. Null: half of cpu_target. Target tracking itself never scales in."
+  type        = number
+  default     = null
+
+  validation {
+    condition     = var.scale_in_cpu_below == null || try(var.scale_in_cpu_below > 0 && var.scale_in_cpu_below * 2 <= var.cpu_target, false)
+    error_message = "scale_in_cpu_below must be above 0 and at most half of cpu_target (${var.cpu_target}): removing one of two tasks doubles their CPU, which must stay at or below the target."
   }
 }
 
@@ -85,7 +96,7 @@ variable "scale_out_evaluation_periods" {
 }
 
 variable "scale_in_evaluation_periods" {
-  description = "Consecutive minutes below requests_per_target_low before scaling in."
+  description = "Consecutive minutes with both requests per task and CPU low before scaling in."
   type        = number
   default     = 10
 }
