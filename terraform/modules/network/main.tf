@@ -8,6 +8,8 @@ data "aws_availability_zones" "available" {
 }
 
 data "aws_region" "current" {}
+data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
   azs = var.availability_zones != null ? var.availability_zones : slice(data.aws_availability_zones.available[0].names, 0, var.az_count)
@@ -144,7 +146,7 @@ resource "aws_route_table_association" "private" {
 resource "aws_cloudwatch_log_group" "flow_logs" {
   count = var.enable_flow_logs ? 1 : 0
 
-  name              = "/vpc/${var.name}/flow-logs"
+  name              = coalesce(var.flow_logs_group_name, "/vpc/${var.name}/flow-logs")
   retention_in_days = var.flow_logs_retention_days
   kms_key_id        = var.flow_logs_kms_key_arn
 
@@ -162,6 +164,11 @@ resource "aws_iam_role" "flow_logs" {
       Effect    = "Allow"
       Principal = { Service = "vpc-flow-logs.amazonaws.com" }
       Action    = "sts:AssumeRole"
+      # Only flow logs of this account (and region) may use the role: no confused deputy.
+      Condition = {
+        StringEquals = { "aws:SourceAccount" = data.aws_caller_identity.current.account_id }
+        ArnLike      = { "aws:SourceArn" = "arn:${data.aws_partition.current.partition}:ec2:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:vpc-flow-log/*" }
+      }
     }]
   })
 

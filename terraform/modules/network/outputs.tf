@@ -43,6 +43,11 @@ output "flow_log_group_name" {
   value       = var.enable_flow_logs ? aws_cloudwatch_log_group.flow_logs[0].name : null
 }
 
+output "flow_log_group_kms_key_arn" {
+  description = "KMS key the flow-log group is encrypted with; null with default encryption or without flow logs."
+  value       = var.enable_flow_logs ? aws_cloudwatch_log_group.flow_logs[0].kms_key_id : null
+}
+
 output "vpc_endpoint_ids" {
   description = "IDs of the VPC endpoints by service (dynamodb, s3, ecr.api, ecr.dkr, logs, secretsmanager, kms); empty when disabled."
   value = merge(

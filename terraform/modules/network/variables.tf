@@ -69,6 +69,12 @@ variable "flow_logs_retention_days" {
   }
 }
 
+variable "flow_logs_group_name" {
+  description = "Name of the flow-log group; null uses \"/vpc/<name>/flow-logs\". Give it when a KMS key policy must name the group before it exists."
+  type        = string
+  default     = null
+}
+
 variable "flow_logs_kms_key_arn" {
   description = "KMS key ARN to encrypt the flow-log group with (its policy must allow the CloudWatch Logs service). Null leaves the default encryption."
   type        = string

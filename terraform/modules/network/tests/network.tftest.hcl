@@ -8,6 +8,12 @@ mock_provider "aws" {
   mock_data "aws_region" {
     defaults = { name = "eu-west-1" }
   }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
   mock_resource "aws_cloudwatch_log_group" {
     defaults = { arn = "arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/mcpgw/flow-logs" }
   }
@@ -131,6 +137,33 @@ run "flow_logs_with_retention" {
   assert {
     condition     = one(jsondecode(aws_iam_role_policy.flow_logs[0].policy).Statement).Resource == ["arn:aws:logs:eu-west-1:123456789012:log-group:/vpc/mcpgw/flow-logs:*"]
     error_message = "The flow-log role must be limited to its log group."
+  }
+
+  assert {
+    condition = one(jsondecode(aws_iam_role.flow_logs[0].assume_role_policy).Statement).Condition == {
+      StringEquals = { "aws:SourceAccount" = "123456789012" }
+      ArnLike      = { "aws:SourceArn" = "arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*" }
+    }
+    error_message = "Only this account's flow logs may assume the flow-log role (aws:SourceAccount, aws:SourceArn): no confused deputy."
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.flow_logs[0].name == "/vpc/mcpgw/flow-logs" && aws_cloudwatch_log_group.flow_logs[0].kms_key_id == null
+    error_message = "The flow-log group is /vpc/<name>/flow-logs, with default encryption unless a key is given."
+  }
+}
+
+run "flow_log_group_named_and_encrypted_as_given" {
+  command = plan
+
+  variables {
+    flow_logs_group_name  = "/vpc/custom/flow"
+    flow_logs_kms_key_arn = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_log_group.flow_logs[0].name == "/vpc/custom/flow" && aws_cloudwatch_log_group.flow_logs[0].kms_key_id == var.flow_logs_kms_key_arn
+    error_message = "The flow-log group must take the given name and key."
   }
 }
 
