@@ -8,6 +8,11 @@ output "repository_arn" {
   value       = aws_ecr_repository.this.arn
 }
 
+output "force_delete" {
+  description = "Whether terraform destroy deletes the repository even while it holds images."
+  value       = aws_ecr_repository.this.force_delete
+}
+
 output "repository_name" {
   description = "Name of the repository."
   value       = aws_ecr_repository.this.name
