@@ -50,6 +50,6 @@ output "idle_timeout" {
 }
 
 output "deregistration_delay" {
-  description = "Deregistration delay of the target group in seconds, as applied."
-  value       = var.deregistration_delay
+  description = "Deregistration delay of the target group in seconds, as the target group holds it."
+  value       = tonumber(aws_lb_target_group.this.deregistration_delay)
 }

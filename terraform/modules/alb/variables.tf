@@ -83,9 +83,9 @@ variable "target_port" {
 }
 
 variable "deregistration_delay" {
-  description = "Seconds the ALB lets in-flight requests finish on a target being removed, before ECS stops the task. Must be at least the container's drain delay and at most its stop budget (checked in the service module and the root)."
+  description = "Seconds the ALB lets in-flight requests finish on a target being removed. On a deployment or scale-in ECS sends SIGTERM only after this, so it must outlast the longest request (MCPGW_REQUEST_TIMEOUT, 60 s by default; checked in the service module and the root)."
   type        = number
-  default     = 20
+  default     = 65
 
   validation {
     condition     = var.deregistration_delay >= 0 && var.deregistration_delay <= 3600 && floor(var.deregistration_delay) == var.deregistration_delay

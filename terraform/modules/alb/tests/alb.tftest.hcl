@@ -171,11 +171,32 @@ run "target_group_is_ip_with_health_checks_on_health" {
   }
 
   assert {
-    condition     = aws_lb_target_group.this.deregistration_delay == "20"
-    error_message = "The deregistration delay must default to 20 s (between the drain delay and the stop budget), not AWS's 300."
+    condition     = aws_lb_target_group.this.deregistration_delay == "65" && output.deregistration_delay == 65
+    error_message = "The deregistration delay must default to 65 s (longer than the gateway's 60 s request timeout), not AWS's 300."
   }
 }
 
+run "deregistration_delay_output_is_the_target_groups" {
+  command = plan
+
+  variables {
+    deregistration_delay = 125
+  }
+
+  assert {
+    condition     = aws_lb_target_group.this.deregistration_delay == "125" && output.deregistration_delay == 125
+    error_message = "deregistration_delay must reach the target group, and the output must report the target group's value."
+  }
+}
+
+# What the mock provider can show: the new port reaches the group and the egress rule, and the
+# group is named by prefix. What it cannot: a mock never plans a replacement (it does not know
+# that port forces one), computes `name` only at apply (a random string, so `name == null`
+# cannot be asserted; at plan it is unknown, which a configured name would not be), and does
+# not expose lifecycle settings. tests/terraform/run.sh therefore also plans this module with
+# the real provider, offline, from a state holding the group: a port change must plan a
+# create-before-destroy replacement ("create" then "delete") of a group configured with
+# name_prefix and no name.
 run "target_group_survives_a_port_change" {
   command = plan
 
