@@ -124,6 +124,12 @@ int serve_worker(const serve_opts_t *o)
     serve_listen_fd = o->listen_fd;
     memset(&sa, 0, sizeof(sa));
     sa.sa_handler = serve_on_stop;
+    /* SA_RESTART: a stop (a hot swap, a scale-down) that lands while this worker reads a
+     * request or writes an answer must not make that read() or write() fail with EINTR,
+     * which libfcgi takes for a broken stream and the client gets a 400 or a cut answer.
+     * A blocked accept() still ends: restarted on the descriptor the handler closed, it
+     * fails with EBADF. */
+    sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);

@@ -239,6 +239,29 @@ describe('process manager: static pool', () => {
     assert.deepEqual(after.filter((p) => before.includes(p)), [], 'some workers were not replaced');
   });
 
+  it('hot swap under load with 300 KB requests and answers fails none of them', async () => {
+    // Big bodies keep a worker inside read() and write() on its FastCGI connection, where
+    // the stop signal of a swap lands: that must not cut a request short.
+    const sid = await openSession(S);
+    const big = 'x'.repeat(300000);
+    const load = wrk(`${S.base}/mcp`, { seconds: 4, connections: 8, lua: `
+wrk.method = "POST"
+wrk.body = '{"jsonrpc":"2.0","id":"${big}","method":"ping"}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Accept"] = "application/json, text/event-stream"
+wrk.headers["Mcp-Session-Id"] = "${sid}"
+` });
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 0; i < 5; i++) {
+      const r = await reload(S);
+      assert.equal(r.code, 0, r.out);
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    const w = await load;
+    assertNoFailures(w, 'hot swap with big bodies');
+    assert.ok(w.requests > 100, `only ${w.requests} requests`);
+  });
+
   it('a broken new binary is refused on SIGHUP while the old workers keep serving', async () => {
     const s0 = await status(S);
     const before = workerPids(S);
