@@ -42,9 +42,11 @@
  *   of it within MCPGW_STOP_BUDGET seconds from the first signal: when the budget runs out
  *   the process group of every child still alive gets SIGKILL (so a pool master's workers
  *   go too), that is logged, and the exit code is 1.
- *   Signal routing (the table signal_routes below): SIGHUP and SIGUSR2 to the pool only,
- *   SIGUSR1 to lighttpd only, SIGQUIT = immediate stop (SIGTERM to both at once, no drain
- *   delay, same budget), SIGCHLD reaps, every other catchable signal goes to both.
+ *   Signal routing (the table signal_routes below): SIGHUP and SIGUSR2 to the pool only
+ *   (dropped while it is still starting), SIGUSR1 to lighttpd only, SIGQUIT = immediate
+ *   stop (SIGTERM to both at once, no drain delay, same budget), SIGCHLD reaps, and every
+ *   other signal is logged and dropped: neither child uses one, and passing on one whose
+ *   default action ends a process would stop the gateway.  (Tini mode forwards all.)
  *
  * Decisions where the design was silent
  *   - Process groups: every child starts in a process group of its own.  In supervised
@@ -1265,7 +1267,7 @@ enum phase {
 enum stop_kind { STOP_GRACEFUL, STOP_IMMEDIATE, STOP_FAILURE };
 
 /* Where a signal received in supervised mode goes; the zero value is "both children". */
-enum route { ROUTE_BOTH = 0, ROUTE_POOL, ROUTE_LIGHTTPD, ROUTE_STOP, ROUTE_QUIT, ROUTE_REAP };
+enum route { ROUTE_DROP = 0, ROUTE_POOL, ROUTE_LIGHTTPD, ROUTE_STOP, ROUTE_QUIT, ROUTE_REAP };
 
 static const unsigned char signal_routes[NSIG] = {
     [SIGTERM] = ROUTE_STOP,
@@ -1701,7 +1703,7 @@ static void sup_on_signal(struct supervisor *s, int sig, const siginfo_t *info)
     char nb[SIGNAME_MAX];
     char why[64];
     const char *name = signal_name(sig, nb, sizeof nb);
-    enum route r = sig > 0 && sig < NSIG ? (enum route)signal_routes[sig] : ROUTE_BOTH;
+    enum route r = sig > 0 && sig < NSIG ? (enum route)signal_routes[sig] : ROUTE_DROP;
 
     if (r == ROUTE_REAP)
         return;
@@ -1724,14 +1726,18 @@ static void sup_on_signal(struct supervisor *s, int sig, const siginfo_t *info)
         sup_enter(s, PH_STOP_BOTH);
     } else if (s->stopping) {
         log_msg(LV_INFO, "%s ignored: already stopping", name);
+    } else if (r == ROUTE_DROP) {
+        /* tini passes every signal on, because its child is the application.  Ours are
+         * two known programs, and a signal neither uses (ALRM, PWR, XCPU, ...) would
+         * only end one of them by its default action, taking the gateway down. */
+        log_msg(LV_INFO, "%s ignored: neither lighttpd nor the pool uses it", name);
+    } else if (r == ROUTE_POOL && s->phase == PH_STARTING) {
+        /* Until it is ready the pool may not handle signals yet (a SIGHUP would end it),
+         * and it is starting from the program on disk anyway. */
+        log_msg(LV_INFO, "%s not forwarded: the pool is still starting", name);
     } else {
         /* HUP, USR1, USR2 ask one child for something (reload, restart): worth a line */
-        enum level lv = r == ROUTE_BOTH ? LV_DEBUG : LV_INFO;
-
-        if (r != ROUTE_LIGHTTPD)
-            sup_forward(&s->pool, sig, name, lv);
-        if (r != ROUTE_POOL)
-            sup_forward(&s->httpd, sig, name, lv);
+        sup_forward(r == ROUTE_POOL ? &s->pool : &s->httpd, sig, name, LV_INFO);
     }
 }
 

@@ -196,14 +196,33 @@ t_sup_signal_routing() {
     ev_wait 'lighttpd signal SIGUSR1$' 2000
     kill -USR2 "$EP_PID"
     ev_wait 'pool signal SIGUSR2$' 2000
+    # Signals neither child uses are dropped: forwarded, ALRM would end both by default.
+    kill -ALRM "$EP_PID"
     kill -WINCH "$EP_PID"
-    ev_wait 'pool signal SIGWINCH$' 2000
-    ev_wait 'lighttpd signal SIGWINCH$' 2000
+    wait_until 2000 grep -q 'SIGWINCH ignored: neither lighttpd nor the pool uses it' "$T/ep.err" ||
+        fail "no log line for a dropped signal"
+    expect_stderr 'SIGALRM ignored'
+    expect_no_event 'signal SIG(ALRM|WINCH)'
     sup_stop_ok
     expect_no_event 'lighttpd signal SIG(HUP|USR2)'
     expect_no_event 'pool signal SIGUSR1'
     expect_eq "$(ev_count 'pool signal SIGHUP')" 1 "SIGHUPs the pool received"
     expect_eq "$(ev_count 'lighttpd signal SIGUSR1')" 1 "SIGUSR1s lighttpd received"
+}
+
+t_sup_signals_for_the_pool_wait_until_it_is_ready() {
+    sup_env
+    fake_pool --listen-delay 800 --on TERM=exit:0
+    fake_lighttpd --on INT=exit:0
+    ep_start
+    ev_wait 'pool start'
+    kill -HUP "$EP_PID"                 # the pool has not installed its handlers yet
+    ev_wait 'lighttpd start' 3000
+    expect_no_event 'pool signal SIGHUP'
+    expect_stderr 'SIGHUP not forwarded: the pool is still starting'
+    kill -HUP "$EP_PID"                 # ready now: forwarded
+    ev_wait 'pool signal SIGHUP$' 2000
+    sup_stop_ok
 }
 
 t_sup_pool_never_ready_exit_1() {
