@@ -4,7 +4,8 @@
  * Usage
  *   mcpgw-entrypoint                supervise the gateway: the pool, then lighttpd
  *   mcpgw-entrypoint -- PROG ARGS   tini mode: run one program, forward signals, reap
- *   mcpgw-entrypoint --health       probe http://127.0.0.1:$MCPGW_PORT/health (HEALTHCHECK)
+ *   mcpgw-entrypoint --health       probe http://$MCPGW_BIND:$MCPGW_PORT/health (127.0.0.1
+ *                                   when MCPGW_BIND is a wildcard) for HEALTHCHECK
  *
  * Works as PID 1 and, when it is not PID 1, makes itself a child subreaper so that orphans
  * of its children are re-parented to it and reaped here (tini's "subreaper" mode).  Every
@@ -644,10 +645,22 @@ static int settings_health(struct settings *c, char *err, size_t errlen)
     if (env_int("MCPGW_PORT", 8080, 1, 65535, &port, err, errlen) != 0)
         return -1;
     if (url == NULL) {
-        snprintf(c->health_host, sizeof c->health_host, "127.0.0.1:%d", port);
+        /* lighttpd listens on MCPGW_BIND: a specific address is where to ask, a wildcard
+         * (0.0.0.0, [::]) includes loopback. */
+        const char *bind = env_get("MCPGW_BIND");
+
+        if (bind == NULL || strcmp(bind, "0.0.0.0") == 0 || strcmp(bind, "[::]") == 0 ||
+            strlen(bind) >= sizeof c->health_host - 8)
+            bind = "127.0.0.1";
+        snprintf(c->health_host, sizeof c->health_host, "%s:%d", bind, port);
         snprintf(c->health_path, sizeof c->health_path, "/health");
         snprintf(c->health.text, sizeof c->health.text, "%s", c->health_host);
-        return parse_host_port(c->health_host, strlen(c->health_host), &c->health) == 0 ? 0 : -1;
+        if (parse_host_port(c->health_host, strlen(c->health_host), &c->health) != 0) {
+            snprintf(err, errlen, "MCPGW_BIND=%.64s: want an IPv4 address, an IPv6 address in "
+                     "brackets ([::]) or localhost", bind);
+            return -1;
+        }
+        return 0;
     }
     hp = strncmp(url, "http://", 7) == 0 ? url + 7 : url;
     slash = strchr(hp, '/');
@@ -761,8 +774,8 @@ static int settings_load(struct settings *c, char *err, size_t errlen)
         snprintf(err, errlen, "MCPGW_RUNTIME_DIR=%.64s: too long", c->runtime_dir);
         return -1;
     }
-    if (settings_socket(c, err, errlen) != 0 || settings_health(c, err, errlen) != 0 ||
-        settings_lighttpd(err, errlen) != 0)
+    if (settings_socket(c, err, errlen) != 0 || settings_lighttpd(err, errlen) != 0 ||
+        settings_health(c, err, errlen) != 0)
         return -1;
     if (env_get("MCPGW_POOL_BIN") == NULL) {
         if (default_pool_bin(c->pool_bin, sizeof c->pool_bin, err, errlen) != 0)

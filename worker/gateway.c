@@ -77,9 +77,11 @@ static void gateway_ready(gateway_t *g, const http_request_t *req, http_response
     char err[256];
     cJSON *body = cJSON_CreateObject();
     int ok = store_ping(g->store, err, sizeof(err)) == 0;
+    int draining = access(g->draining_path, F_OK) == 0;
 
     (void)req;
-    cJSON_AddStringToObject(body, "status", ok ? "ready" : "unavailable");
+    /* A container that is stopping is not ready for new work either, whatever its store. */
+    cJSON_AddStringToObject(body, "status", draining ? "draining" : ok ? "ready" : "unavailable");
     cJSON_AddStringToObject(body, "store", ok ? "ok" : err);
     /* /ready needs no session and may be called by anyone the load balancer lets in:
      * probing every upstream for each call would let a loop of them keep workers busy
@@ -90,7 +92,7 @@ static void gateway_ready(gateway_t *g, const http_request_t *req, http_response
         g->ready_until_ms = upstream_now_ms() + GATEWAY_PROBE_REUSE_MS;
     }
     cJSON_AddItemToObject(body, "upstreams", cJSON_Duplicate(g->ready_upstreams, 1));
-    http_response_json(resp, ok ? 200 : 503, body);
+    http_response_json(resp, ok && !draining ? 200 : 503, body);
     cJSON_Delete(body);
 }
 

@@ -3,7 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -112,6 +112,22 @@ describe('mcpgw end to end', () => {
       const body = await r.json();
       assert.equal(body.store, 'ok');
       assert.deepEqual(body.upstreams, { everything: 'reachable', toolbox: 'reachable' });
+    });
+    it('while the draining flag exists /health and /ready answer 503', async () => {
+      const flag = path.join(S.dir, 'draining');
+      writeFileSync(flag, '');
+      try {
+        const h = await fetch(`${S.base}/health`);
+        assert.equal(h.status, 503);
+        assert.deepEqual(await h.json(), { status: 'draining' });
+        const r = await fetch(`${S.base}/ready`);
+        assert.equal(r.status, 503);
+        assert.equal((await r.json()).status, 'draining');
+      } finally {
+        unlinkSync(flag);
+      }
+      assert.equal((await fetch(`${S.base}/health`)).status, 200);
+      assert.equal((await fetch(`${S.base}/ready`)).status, 200);
     });
     it('paths outside the gateway are not forwarded', async () => {
       const r = await fetch(`${S.base}/etc/passwd`);

@@ -78,3 +78,16 @@ t_health_bad_setting_exits_1_not_2() {
     expect_eq "$EP_RC" 1 "exit code for a MCPGW_HEALTH_URL without a port"
     expect_stderr "MCPGW_HEALTH_URL=127.0.0.1/health"
 }
+
+t_health_asks_the_address_lighttpd_is_bound_to() {
+    stub_start 200
+    # A wildcard includes loopback: asked there.
+    ep_start MCPGW_PORT="$PORT" MCPGW_BIND=0.0.0.0 --health
+    ep_wait 3000
+    expect_eq "$EP_RC" 0 "exit code with MCPGW_BIND=0.0.0.0"
+    # A specific address is where lighttpd listens (the stub is on 127.0.0.1 only).
+    ep_start MCPGW_PORT="$PORT" MCPGW_BIND=127.0.0.2 --health
+    ep_wait 3000
+    expect_eq "$EP_RC" 1 "exit code with MCPGW_BIND=127.0.0.2"
+    expect_eq "$(cat "$T/ep.err")" "health: connect 127.0.0.2:$PORT: Connection refused" "stderr"
+}
