@@ -14,9 +14,15 @@ locals {
     "16384" = range(32768, 122881, 8192)
   }
 
+  # Same pattern as in modules/service: the name ends in the 6 characters Secrets Manager adds.
+  secret_arn_pattern = "^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}(:[^:]*:[^:]*:[^:]*)?$"
+
   public_url     = "https://${var.domain_name}"
   log_group_name = "/ecs/${var.name}"
-  image          = var.image != null ? var.image : module.ecr[0].repository_url
+  # Named here, not taken from module.network, because the key policy must name it before the
+  # group exists (the group is encrypted with the key).
+  flow_logs_group_name = "/vpc/${var.name}/flow-logs"
+  image                = var.image != null ? var.image : module.ecr[0].repository_url
 }
 
 module "network" {
@@ -28,13 +34,17 @@ module "network" {
   nat_gateway_mode     = var.nat_gateway_mode
   enable_vpc_endpoints = var.enable_vpc_endpoints
   enable_flow_logs     = var.enable_flow_logs
+
+  flow_logs_group_name  = local.flow_logs_group_name
+  flow_logs_kms_key_arn = var.encrypt_logs && var.enable_flow_logs ? module.data.kms_key_arn : null
 }
 
 module "ecr" {
   source = "./modules/ecr"
   count  = var.create_ecr_repository ? 1 : 0
 
-  name = var.name
+  name         = var.name
+  force_delete = var.ecr_force_delete
 }
 
 module "data" {
@@ -43,7 +53,7 @@ module "data" {
   name                      = var.name
   table_deletion_protection = var.table_deletion_protection
   key_user_arns             = [module.service.task_role_arn]
-  log_group_names           = var.encrypt_logs ? [local.log_group_name] : []
+  log_group_names           = var.encrypt_logs ? concat([local.log_group_name], var.enable_flow_logs ? [local.flow_logs_group_name] : []) : []
 }
 
 module "alb" {
@@ -89,6 +99,7 @@ module "service" {
   drain_delay               = var.drain_delay
   stop_budget               = var.stop_budget
   stop_timeout              = var.stop_timeout
+  request_timeout           = var.request_timeout
 
   public_url            = local.public_url
   allowed_email_domains = var.allowed_email_domains

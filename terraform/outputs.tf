@@ -38,6 +38,11 @@ output "image" {
   value       = module.service.image
 }
 
+output "task_definition_container_definitions" {
+  description = "The task definition's container definitions (JSON): image, environment and secret references (never secret values), for review before an apply."
+  value       = module.service.task_definition_container_definitions
+}
+
 output "task_definition_arn" {
   description = "ARN of the current task definition revision (for rollback, see docs/DEPLOY.md)."
   value       = module.service.task_definition_arn

@@ -40,6 +40,11 @@ variable "certificate_arn" {
     condition     = can(regex("^arn:aws[a-zA-Z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$", var.certificate_arn))
     error_message = "certificate_arn must be an ACM certificate ARN (arn:aws:acm:REGION:ACCOUNT:certificate/ID)."
   }
+
+  validation {
+    condition     = try(split(":", var.certificate_arn)[3] == var.region, false)
+    error_message = "certificate_arn is in ${try(split(":", var.certificate_arn)[3], "?")}, but the ALB is in region ${var.region}: an ALB can only use an ACM certificate of its own region (request one there)."
+  }
 }
 
 variable "route53_zone_id" {
@@ -70,7 +75,7 @@ variable "image" {
 }
 
 variable "worker_image_tag" {
-  description = "Tag (or sha256:digest) of the image to run; replaces any tag in image. Rolling the workers to a new build is then `terraform apply -var worker_image_tag=NEW`, nothing else changes."
+  description = "Tag (or sha256:digest) of the image to run; replaces any tag in image. The one image holds lighttpd, the entrypoint and the worker pool, so a new tag rolls all three (new tasks); no other setting changes."
   type        = string
   default     = null
 
@@ -82,6 +87,12 @@ variable "worker_image_tag" {
 
 variable "create_ecr_repository" {
   description = "Create a private ECR repository named after name (scan on push, immutable tags, lifecycle policy)."
+  type        = bool
+  default     = false
+}
+
+variable "ecr_force_delete" {
+  description = "Let terraform destroy delete the ECR repository (create_ecr_repository) while it still holds images. Off: destroy fails on a repository with images."
   type        = bool
   default     = false
 }
@@ -163,22 +174,57 @@ variable "requests_per_target_low" {
 variable "google_client_id_secret_arn" {
   description = "Complete ARN of the Secrets Manager secret holding the Google OAuth client ID (MCPGW_GOOGLE_CLIENT_ID)."
   type        = string
+
+  validation {
+    condition     = can(regex(local.secret_arn_pattern, var.google_client_id_secret_arn))
+    error_message = "google_client_id_secret_arn must be the complete ARN of a Secrets Manager secret, ending in the 6-character suffix Secrets Manager adds to the name (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf, optionally followed by :json-key::). A partial ARN would pass ECS but not the execution role's exact grant; aws secretsmanager describe-secret --secret-id NAME --query ARN prints the complete one."
+  }
+
+  validation {
+    condition     = try(split(":", var.google_client_id_secret_arn)[3] == var.region, false)
+    error_message = "google_client_id_secret_arn is in ${try(split(":", var.google_client_id_secret_arn)[3], "?")}, but the service runs in region ${var.region}: ECS reads a task's secrets in its own region."
+  }
 }
 
 variable "google_client_secret_secret_arn" {
   description = "Complete ARN of the Secrets Manager secret holding the Google OAuth client secret (MCPGW_GOOGLE_CLIENT_SECRET)."
   type        = string
+
+  validation {
+    condition     = can(regex(local.secret_arn_pattern, var.google_client_secret_secret_arn))
+    error_message = "google_client_secret_secret_arn must be the complete ARN of a Secrets Manager secret, ending in the 6-character suffix Secrets Manager adds to the name (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf, optionally followed by :json-key::). A partial ARN would pass ECS but not the execution role's exact grant; aws secretsmanager describe-secret --secret-id NAME --query ARN prints the complete one."
+  }
+
+  validation {
+    condition     = try(split(":", var.google_client_secret_secret_arn)[3] == var.region, false)
+    error_message = "google_client_secret_secret_arn is in ${try(split(":", var.google_client_secret_secret_arn)[3], "?")}, but the service runs in region ${var.region}: ECS reads a task's secrets in its own region."
+  }
 }
 
 variable "signing_key_secret_arn" {
   description = "Complete ARN of the Secrets Manager secret holding the gateway's token signing key (MCPGW_SIGNING_KEY)."
   type        = string
+
+  validation {
+    condition     = can(regex(local.secret_arn_pattern, var.signing_key_secret_arn))
+    error_message = "signing_key_secret_arn must be the complete ARN of a Secrets Manager secret, ending in the 6-character suffix Secrets Manager adds to the name (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf, optionally followed by :json-key::). A partial ARN would pass ECS but not the execution role's exact grant; aws secretsmanager describe-secret --secret-id NAME --query ARN prints the complete one."
+  }
+
+  validation {
+    condition     = try(split(":", var.signing_key_secret_arn)[3] == var.region, false)
+    error_message = "signing_key_secret_arn is in ${try(split(":", var.signing_key_secret_arn)[3], "?")}, but the service runs in region ${var.region}: ECS reads a task's secrets in its own region."
+  }
 }
 
 variable "secrets_kms_key_arn" {
   description = "ARN of the customer-managed KMS key the three secrets are encrypted with; null when they use aws/secretsmanager."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.secrets_kms_key_arn == null || try(split(":", var.secrets_kms_key_arn)[3] == var.region && can(regex("^arn:aws[a-zA-Z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.secrets_kms_key_arn)), false)
+    error_message = "secrets_kms_key_arn must be the ARN of a KMS key (not an alias) in region ${var.region}, or null."
+  }
 }
 
 variable "allowed_email_domains" {
@@ -212,6 +258,16 @@ variable "upstream_secrets" {
     condition     = length(setintersection(keys(var.upstream_secrets), ["MCPGW_GOOGLE_CLIENT_ID", "MCPGW_GOOGLE_CLIENT_SECRET", "MCPGW_SIGNING_KEY"])) == 0
     error_message = "upstream_secrets may not reuse the names of the gateway's own secrets (MCPGW_GOOGLE_CLIENT_ID, MCPGW_GOOGLE_CLIENT_SECRET, MCPGW_SIGNING_KEY)."
   }
+
+  validation {
+    condition     = alltrue([for v in values(var.upstream_secrets) : can(regex(local.secret_arn_pattern, v))])
+    error_message = "Every value of upstream_secrets must be the complete ARN of a Secrets Manager secret, with the 6-character suffix (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf, optionally followed by :json-key::); not these: ${join(", ", [for k, v in var.upstream_secrets : k if !can(regex(local.secret_arn_pattern, v))])}."
+  }
+
+  validation {
+    condition     = alltrue([for v in values(var.upstream_secrets) : try(split(":", v)[3] == var.region, false)])
+    error_message = "Every secret of upstream_secrets must be in region ${var.region} (ECS reads a task's secrets in its own region); not these: ${join(", ", [for k, v in var.upstream_secrets : k if !try(split(":", v)[3] == var.region, false)])}."
+  }
 }
 
 variable "allowed_origins" {
@@ -233,9 +289,14 @@ variable "extra_environment" {
 }
 
 variable "redeploy_trigger" {
-  description = "Change to any new string to make the next apply start a fresh deployment (tasks re-read their secrets), e.g. -var redeploy_trigger=$(date +%s)."
+  description = "Set in terraform.tfvars and change to a new value (e.g. \"2025-06-01 rotated signing key\") to make the next apply start a fresh deployment, whose tasks re-read their secrets. Keep it there: an unchanged value plans nothing, while passing it once with -var would leave a change for the next plain apply."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.redeploy_trigger == null || try(length(trimspace(var.redeploy_trigger)) > 0, false)
+    error_message = "redeploy_trigger must be a non-empty string, or null."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -320,21 +381,31 @@ variable "container_port" {
 }
 
 variable "drain_delay" {
-  description = "MCPGW_DRAIN_DELAY: seconds /health answers 503 after SIGTERM before lighttpd stops accepting."
+  description = "MCPGW_DRAIN_DELAY: seconds /health answers 503 after SIGTERM before lighttpd stops accepting; covers stops that do not begin with a deregistration (failed health checks, StopTask, Fargate Spot)."
   type        = number
   default     = 5
+
+  validation {
+    condition     = var.drain_delay >= 0 && floor(var.drain_delay) == var.drain_delay
+    error_message = "drain_delay must be a whole number of seconds, 0 or more."
+  }
 }
 
 variable "stop_budget" {
-  description = "MCPGW_STOP_BUDGET: seconds the container allows itself to stop after SIGTERM."
+  description = "MCPGW_STOP_BUDGET: seconds the container allows itself to stop after SIGTERM: drain_delay + lighttpd's graceful stop (20 s in the image's lighttpd.conf) + at least 5 s for the pool."
   type        = number
-  default     = 25
+  default     = 30
+
+  validation {
+    condition     = var.stop_budget >= var.drain_delay + 20 + 5 && var.stop_budget < 120
+    error_message = "stop_budget (${var.stop_budget} s) must be at least drain_delay (${var.drain_delay} s) + 20 s (lighttpd's graceful-shutdown timeout, fixed in the image's lighttpd.conf) + 5 s for the pool's graceful stop, and below 120 s."
+  }
 }
 
 variable "stop_timeout" {
   description = "ECS stopTimeout: seconds from SIGTERM to SIGKILL; more than stop_budget, at most 120."
   type        = number
-  default     = 30
+  default     = 35
 
   validation {
     condition     = var.stop_timeout > var.stop_budget && var.stop_timeout <= 120
@@ -342,14 +413,30 @@ variable "stop_timeout" {
   }
 }
 
-variable "deregistration_delay" {
-  description = "ALB deregistration delay in seconds: at least drain_delay, at most stop_budget."
+variable "request_timeout" {
+  description = "MCPGW_REQUEST_TIMEOUT: seconds one request may run before the pool kills its worker; longer than every upstream time limit (30 s by default), shorter than deregistration_delay."
   type        = number
-  default     = 20
+  default     = 60
 
   validation {
-    condition     = var.deregistration_delay >= var.drain_delay && var.deregistration_delay <= var.stop_budget
-    error_message = "deregistration_delay (${var.deregistration_delay} s) must be from drain_delay (${var.drain_delay} s) to stop_budget (${var.stop_budget} s)."
+    condition     = var.request_timeout >= 1 && var.request_timeout < 3600 && floor(var.request_timeout) == var.request_timeout
+    error_message = "request_timeout must be a whole number of seconds from 1 to 3599 (0, \"never\", cannot be outlasted by the ALB's deregistration delay)."
+  }
+
+  validation {
+    condition     = var.request_timeout * 1000 > max(concat([try(tonumber(var.extra_environment["MCPGW_UPSTREAM_TIMEOUT_MS"]), 30000)], [for u in var.upstreams : coalesce(u.timeout_ms, 0)])...)
+    error_message = "request_timeout (${var.request_timeout} s) must be longer than the longest upstream time limit (upstreams[].timeout_ms, or MCPGW_UPSTREAM_TIMEOUT_MS in extra_environment, 30000 ms by default), or the pool kills workers still waiting for an upstream."
+  }
+}
+
+variable "deregistration_delay" {
+  description = "ALB deregistration delay in seconds. On a deployment or scale-in ECS deregisters a task, waits this long while the task finishes its requests in flight, and only then sends SIGTERM: so it must be longer than request_timeout."
+  type        = number
+  default     = 65
+
+  validation {
+    condition     = var.deregistration_delay > var.request_timeout && var.deregistration_delay <= 3600 && floor(var.deregistration_delay) == var.deregistration_delay
+    error_message = "deregistration_delay (${var.deregistration_delay} s) must be a whole number of seconds longer than request_timeout (${var.request_timeout} s), or deployments and scale-ins cut requests still in flight, and at most 3600 s."
   }
 }
 
@@ -369,7 +456,7 @@ variable "log_retention_days" {
 }
 
 variable "encrypt_logs" {
-  description = "Encrypt the container log group with the gateway's KMS key."
+  description = "Encrypt the container log group and the VPC flow-log group with the gateway's KMS key."
   type        = bool
   default     = true
 }

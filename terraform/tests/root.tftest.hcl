@@ -121,8 +121,8 @@ run "apply_builds_the_gateway" {
   }
 
   assert {
-    condition     = module.autoscaling.min_capacity == 2 && module.autoscaling.max_capacity == 10
-    error_message = "The default bounds are 2 to 10 tasks."
+    condition     = module.autoscaling.min_capacity == 2 && module.autoscaling.max_capacity == 10 && module.service.desired_count == 2
+    error_message = "The default bounds are 2 to 10 tasks, and the service starts with min_capacity."
   }
 
   assert {
@@ -130,9 +130,29 @@ run "apply_builds_the_gateway" {
     error_message = "lighttpd's keep-alive idle must exceed the ALB idle timeout."
   }
 
+  # Read from what was built: the target group's delay and the container definition.
   assert {
-    condition     = module.alb.deregistration_delay >= var.drain_delay && module.alb.deregistration_delay <= var.stop_budget && var.stop_timeout > var.stop_budget
-    error_message = "The drain contract must hold: drain_delay <= deregistration_delay <= stop_budget < stop_timeout."
+    condition     = module.alb.deregistration_delay == 65 && module.alb.deregistration_delay > tonumber(one([for e in jsondecode(output.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_REQUEST_TIMEOUT"]))
+    error_message = "The target group's deregistration delay (65 s) must outlast the container's MCPGW_REQUEST_TIMEOUT: ECS sends SIGTERM only after it, on deployments and scale-ins."
+  }
+
+  assert {
+    condition = (
+      jsondecode(output.task_definition_container_definitions)[0].stopTimeout == 35 &&
+      tonumber(one([for e in jsondecode(output.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_STOP_BUDGET"])) == 30 &&
+      tonumber(one([for e in jsondecode(output.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_DRAIN_DELAY"])) == 5
+    )
+    error_message = "The container must get stopTimeout 35 > MCPGW_STOP_BUDGET 30 >= MCPGW_DRAIN_DELAY 5 + lighttpd's 20 + 5 for the pool."
+  }
+
+  assert {
+    condition     = module.service.ingress_source_security_group_id == module.alb.security_group_id && module.alb.security_group_id != module.service.security_group_id
+    error_message = "The tasks' ingress rule must admit the ALB's security group (and not, say, the tasks' own)."
+  }
+
+  assert {
+    condition     = module.network.flow_log_group_kms_key_arn == output.kms_key_arn
+    error_message = "The VPC flow-log group must be encrypted with the gateway's KMS key (encrypt_logs)."
   }
 
   assert {
@@ -149,17 +169,44 @@ run "worker_image_tag_rolls_only_the_image" {
   }
 
   assert {
-    condition     = output.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw:1.1.0"
-    error_message = "worker_image_tag must select the tag to run."
+    condition     = output.image == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw:1.1.0" && jsondecode(output.task_definition_container_definitions)[0].image == output.image
+    error_message = "worker_image_tag must select the tag the container runs."
   }
 
+  # Against what the first run built: everything in the container definition but the image.
   assert {
-    condition     = module.alb.idle_timeout == 60 && output.mcp_url == "https://mcp.example.com/mcp"
-    error_message = "Rolling the image must leave the web tier's settings alone."
+    condition = {
+      for k, v in jsondecode(output.task_definition_container_definitions)[0] : k => v if k != "image"
+      } == {
+      for k, v in jsondecode(run.apply_builds_the_gateway.task_definition_container_definitions)[0] : k => v if k != "image"
+    }
+    error_message = "Changing worker_image_tag must change nothing in the container definition but the image (environment, secrets, health check, stop settings, ...)."
   }
 }
 
-run "bounds_are_not_clamped" {
+# The service was created with 2 tasks (min_capacity then); Terraform ignores its desired count
+# from then on. New bounds on both sides of it must reach the scalable target as given: clamping
+# them to the running count would give 2 here.
+run "bounds_below_the_running_count_are_not_clamped" {
+  command = plan
+
+  variables {
+    min_capacity = 1
+    max_capacity = 1
+  }
+
+  assert {
+    condition     = module.service.desired_count == 2
+    error_message = "Precondition of this test: the service keeps the desired count it was created with (2)."
+  }
+
+  assert {
+    condition     = module.autoscaling.min_capacity == 1 && module.autoscaling.max_capacity == 1
+    error_message = "min_capacity and max_capacity below the service's desired count must reach the scalable target unchanged."
+  }
+}
+
+run "bounds_above_the_running_count_are_not_clamped" {
   command = plan
 
   variables {
@@ -168,8 +215,8 @@ run "bounds_are_not_clamped" {
   }
 
   assert {
-    condition     = module.autoscaling.min_capacity == 3 && module.autoscaling.max_capacity == 4
-    error_message = "min_capacity and max_capacity must reach the scalable target unchanged."
+    condition     = module.service.desired_count == 2 && module.autoscaling.min_capacity == 3 && module.autoscaling.max_capacity == 4
+    error_message = "min_capacity and max_capacity above the service's desired count must reach the scalable target unchanged."
   }
 }
 
@@ -189,6 +236,7 @@ run "ecr_repository_option" {
     image                 = null
     create_ecr_repository = true
     worker_image_tag      = "2.0.0"
+    ecr_force_delete      = true
   }
 
   assert {
@@ -199,6 +247,11 @@ run "ecr_repository_option" {
   assert {
     condition     = output.ecr_repository_url == "123456789012.dkr.ecr.eu-west-1.amazonaws.com/mcpgw"
     error_message = "The root must output the repository URL."
+  }
+
+  assert {
+    condition     = module.ecr[0].force_delete == true
+    error_message = "ecr_force_delete must reach the repository."
   }
 }
 
@@ -247,20 +300,54 @@ run "stop_timeout_within_budget_is_refused" {
   command = plan
 
   variables {
-    stop_timeout = 20
+    stop_timeout = 30
   }
 
   expect_failures = [var.stop_timeout]
 }
 
-run "deregistration_delay_outside_the_drain_is_refused" {
+run "deregistration_delay_not_longer_than_request_timeout_is_refused" {
   command = plan
 
   variables {
-    deregistration_delay = 300
+    deregistration_delay = 60
   }
 
   expect_failures = [var.deregistration_delay]
+}
+
+run "long_deregistration_delay_is_accepted" {
+  command = plan
+
+  variables {
+    request_timeout      = 240
+    deregistration_delay = 300
+  }
+
+  assert {
+    condition     = module.alb.deregistration_delay == 300 && one([for e in jsondecode(output.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_REQUEST_TIMEOUT"]) == "240"
+    error_message = "A deregistration delay longer than the stop budget is right when requests run that long: nothing bounds it by stop_budget."
+  }
+}
+
+run "request_timeout_within_an_upstream_time_limit_is_refused" {
+  command = plan
+
+  variables {
+    upstreams = [{ name = "slow", url = "https://slow.example.com/mcp", timeout_ms = 90000 }]
+  }
+
+  expect_failures = [var.request_timeout]
+}
+
+run "stop_budget_without_room_for_the_pool_is_refused" {
+  command = plan
+
+  variables {
+    stop_budget = 25
+  }
+
+  expect_failures = [var.stop_budget]
 }
 
 run "max_below_min_is_refused" {
@@ -376,4 +463,84 @@ run "upstream_secrets_may_not_shadow_the_gateway_secrets" {
   }
 
   expect_failures = [var.upstream_secrets]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Secret and certificate ARNs: complete, and in the deployment's region.
+
+run "partial_secret_arn_is_refused" {
+  command = plan
+
+  variables {
+    signing_key_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/signing-key"
+  }
+
+  expect_failures = [var.signing_key_secret_arn]
+}
+
+run "secret_in_another_region_is_refused" {
+  command = plan
+
+  variables {
+    google_client_id_secret_arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mcpgw/google-client-id-AbCdEf"
+  }
+
+  expect_failures = [var.google_client_id_secret_arn]
+}
+
+run "secret_json_key_is_accepted" {
+  command = plan
+
+  variables {
+    google_client_secret_secret_arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/google-GhIjKl:client_secret::"
+  }
+
+  assert {
+    condition     = contains([for s in jsondecode(output.task_definition_container_definitions)[0].secrets : s.valueFrom], "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/google-GhIjKl:client_secret::")
+    error_message = "A complete secret ARN with a JSON key must be accepted and passed to ECS as given."
+  }
+}
+
+run "partial_upstream_secret_arn_is_refused" {
+  command = plan
+
+  variables {
+    upstream_secrets = {
+      GITHUB_MCP_TOKEN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/github-mcp-token"
+    }
+  }
+
+  expect_failures = [var.upstream_secrets]
+}
+
+run "upstream_secret_in_another_region_is_refused" {
+  command = plan
+
+  variables {
+    upstream_secrets = {
+      GITHUB_MCP_TOKEN = "arn:aws:secretsmanager:eu-central-1:123456789012:secret:mcpgw/github-mcp-token-StUvWx"
+    }
+  }
+
+  expect_failures = [var.upstream_secrets]
+}
+
+run "secrets_key_in_another_region_is_refused" {
+  command = plan
+
+  variables {
+    secrets_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555"
+  }
+
+  expect_failures = [var.secrets_kms_key_arn]
+}
+
+run "certificate_in_another_region_is_refused" {
+  command = plan
+
+  variables {
+    certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-1111-2222-3333-444444444444"
+  }
+
+  expect_failures = [var.certificate_arn]
 }

@@ -19,6 +19,16 @@ locals {
     "16384" = range(32768, 122881, 8192)
   }
 
+  # The stop sequence of the image (docs/OPERATIONS.md, "Signals"): drain_delay, then lighttpd's
+  # graceful stop, whose timeout lighttpd.conf fixes at 20 s (server.graceful-shutdown-timeout;
+  # not an environment setting), then the pool's graceful stop, given at least the reserve.
+  lighttpd_graceful_shutdown_timeout = 20
+  pool_stop_reserve                  = 5
+
+  # A complete secret ARN: the name ends in the "-" + 6 characters Secrets Manager appends, as
+  # IAM needs it for an exact grant; ECS also accepts a :json-key:version-stage:version-id tail.
+  secret_arn_pattern = "^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}(:[^:]*:[^:]*:[^:]*)?$"
+
   region    = coalesce(var.region, data.aws_region.current.name)
   partition = data.aws_partition.current.partition
   account   = data.aws_caller_identity.current.account_id
@@ -61,6 +71,7 @@ locals {
     MCPGW_KEEPALIVE_IDLE        = tostring(local.keepalive_idle)
     MCPGW_DRAIN_DELAY           = tostring(var.drain_delay)
     MCPGW_STOP_BUDGET           = tostring(var.stop_budget)
+    MCPGW_REQUEST_TIMEOUT       = tostring(var.request_timeout)
     MCPGW_ALLOWED_ORIGINS       = join(",", var.allowed_origins)
     MCPGW_UPSTREAMS_JSON        = local.upstreams_json
   }
@@ -285,10 +296,22 @@ resource "aws_ecs_task_definition" "this" {
 
   # Keep earlier revisions ACTIVE when a new one replaces them, so that a rollback (the
   # deployment circuit breaker's, or update-service --task-definition <family>:<rev>) can
-  # still start them.
+  # still start them. terraform destroy leaves them too (docs/DEPLOY.md, "Tearing down").
   skip_destroy = true
 
   tags = var.tags
+
+  lifecycle {
+    # ECS and IAM only find a secret (and its key) in the task's own region.
+    precondition {
+      condition     = alltrue([for v in values(var.secrets) : split(":", v)[3] == local.region])
+      error_message = "Every secret must be in the service's region (${local.region}); these are not: ${join(", ", [for k, v in var.secrets : "${k} (${split(":", v)[3]})" if split(":", v)[3] != local.region])}."
+    }
+    precondition {
+      condition     = var.secrets_kms_key_arn == null || try(split(":", var.secrets_kms_key_arn)[3] == local.region, false)
+      error_message = "secrets_kms_key_arn must be a key in the service's region (${local.region})."
+    }
+  }
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -23,6 +23,11 @@ output "task_definition_arn" {
   value       = aws_ecs_task_definition.this.arn
 }
 
+output "desired_count" {
+  description = "Task count the service was created with. Terraform ignores later changes (autoscaling owns the count), so after creation this is the count in the state, not desired_count."
+  value       = aws_ecs_service.this.desired_count
+}
+
 output "task_definition_family" {
   description = "Family of the task definition."
   value       = aws_ecs_task_definition.this.family
@@ -61,6 +66,11 @@ output "task_role_arn" {
 output "security_group_id" {
   description = "ID of the tasks' security group."
   value       = aws_security_group.task.id
+}
+
+output "ingress_source_security_group_id" {
+  description = "The only source the tasks' ingress rule admits (the ALB's security group, as the rule holds it)."
+  value       = aws_vpc_security_group_ingress_rule.from_alb.referenced_security_group_id
 }
 
 output "keepalive_idle" {

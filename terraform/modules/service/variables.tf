@@ -56,13 +56,29 @@ variable "keepalive_margin" {
 }
 
 variable "alb_deregistration_delay" {
-  description = "Deregistration delay of the target group in seconds. Checked here against the drain: drain_delay <= alb_deregistration_delay <= stop_budget."
+  description = "Deregistration delay of the target group in seconds. When ECS itself stops a task (deployment, scale-in) it deregisters the target, waits this long while the task keeps serving its requests in flight, and only then sends SIGTERM: so it must be longer than request_timeout (checked at plan)."
   type        = number
-  default     = 20
+  default     = 65
 
   validation {
-    condition     = var.alb_deregistration_delay >= var.drain_delay && var.alb_deregistration_delay <= var.stop_budget
-    error_message = "alb_deregistration_delay (${var.alb_deregistration_delay} s) must be at least drain_delay (${var.drain_delay} s), so the ALB stops sending before lighttpd stops accepting, and at most stop_budget (${var.stop_budget} s), so a draining task is not kept longer than it can drain."
+    condition     = var.alb_deregistration_delay > var.request_timeout && var.alb_deregistration_delay <= 3600
+    error_message = "alb_deregistration_delay (${var.alb_deregistration_delay} s) must be longer than request_timeout (${var.request_timeout} s, MCPGW_REQUEST_TIMEOUT), or a deployment or scale-in cuts requests still in flight, and at most 3600 s (the ALB maximum)."
+  }
+}
+
+variable "request_timeout" {
+  description = "MCPGW_REQUEST_TIMEOUT: seconds one request may run before the pool kills its worker. Must exceed every upstream time limit (upstreams[].timeout_ms, MCPGW_UPSTREAM_TIMEOUT_MS, 30 s by default) and be shorter than alb_deregistration_delay."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.request_timeout >= 1 && var.request_timeout < 3600 && floor(var.request_timeout) == var.request_timeout
+    error_message = "request_timeout must be a whole number of seconds from 1 to 3599: the ALB's deregistration delay (at most 3600 s) must outlast it, so 0 (never) is not accepted here."
+  }
+
+  validation {
+    condition     = var.request_timeout * 1000 > max(concat([try(tonumber(var.environment["MCPGW_UPSTREAM_TIMEOUT_MS"]), 30000)], [for u in var.upstreams : coalesce(u.timeout_ms, 0)])...)
+    error_message = "request_timeout (${var.request_timeout} s) must be longer than the longest upstream time limit (upstreams[].timeout_ms, or MCPGW_UPSTREAM_TIMEOUT_MS in environment, 30000 ms by default): the pool would kill a worker still waiting for its upstream."
   }
 }
 
@@ -182,31 +198,36 @@ variable "container_health_check" {
 }
 
 variable "drain_delay" {
-  description = "MCPGW_DRAIN_DELAY: seconds between SIGTERM (health turns 503) and lighttpd's graceful stop."
+  description = "MCPGW_DRAIN_DELAY: seconds between SIGTERM (health turns 503) and lighttpd's graceful stop. It matters for stops that do not begin with a deregistration (a failed health check, StopTask, a Fargate Spot interruption): the ALB learns of those only as the task stops, and keeps sending for a few seconds."
   type        = number
   default     = 5
 
   validation {
-    condition     = var.drain_delay >= 0 && var.drain_delay < var.stop_budget
-    error_message = "drain_delay (${var.drain_delay} s) must be 0 or more and shorter than stop_budget (${var.stop_budget} s)."
+    condition     = var.drain_delay >= 0 && floor(var.drain_delay) == var.drain_delay
+    error_message = "drain_delay must be a whole number of seconds, 0 or more (stop_budget must cover it, see there)."
   }
 }
 
 variable "stop_budget" {
-  description = "MCPGW_STOP_BUDGET: total seconds the entrypoint allows itself to stop after SIGTERM."
+  description = "MCPGW_STOP_BUDGET: total seconds the entrypoint allows itself to stop after SIGTERM: drain_delay, then lighttpd's graceful stop (the image's lighttpd.conf allows it 20 s), then the pool's. Must leave the pool at least 5 s after the other two."
   type        = number
-  default     = 25
+  default     = 30
 
   validation {
     condition     = var.stop_budget >= 1 && var.stop_budget < 120
     error_message = "stop_budget must be from 1 to 119 seconds (ECS kills the container at stop_timeout, at most 120 s)."
+  }
+
+  validation {
+    condition     = var.stop_budget >= var.drain_delay + local.lighttpd_graceful_shutdown_timeout + local.pool_stop_reserve
+    error_message = "stop_budget (${var.stop_budget} s) must be at least drain_delay (${var.drain_delay} s) + lighttpd's graceful-shutdown timeout (${local.lighttpd_graceful_shutdown_timeout} s, fixed in the image's lighttpd.conf) + ${local.pool_stop_reserve} s for the pool's own graceful stop."
   }
 }
 
 variable "stop_timeout" {
   description = "ECS stopTimeout: seconds between SIGTERM and SIGKILL. Must exceed stop_budget, and Fargate allows at most 120."
   type        = number
-  default     = 30
+  default     = 35
 
   validation {
     condition     = var.stop_timeout > var.stop_budget && var.stop_timeout <= 120
@@ -270,8 +291,8 @@ variable "secrets" {
   type        = map(string)
 
   validation {
-    condition     = alltrue([for v in values(var.secrets) : can(regex("^arn:aws[a-zA-Z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[^:]+(:.*)?$", v))])
-    error_message = "every value of secrets must be a Secrets Manager secret ARN (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX)."
+    condition     = alltrue([for v in values(var.secrets) : can(regex(local.secret_arn_pattern, v))])
+    error_message = "every value of secrets must be a complete Secrets Manager secret ARN, with the 6-character suffix Secrets Manager adds to the name (arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-AbCdEf), optionally followed by :json-key:version-stage:version-id (e.g. NAME-AbCdEf:signing::). A partial ARN (without the suffix) would pass ECS but not the execution role's exact-ARN grant: aws secretsmanager describe-secret --secret-id NAME --query ARN prints the complete one."
   }
 
   validation {
@@ -305,9 +326,9 @@ variable "environment" {
     condition = length(setintersection(keys(var.environment), [
       "AWS_REGION", "MCPGW_STORE", "MCPGW_KMS_KEY_ID", "MCPGW_ALLOWED_EMAIL_DOMAINS", "MCPGW_PUBLIC_URL",
       "MCPGW_BIND", "MCPGW_PORT", "MCPGW_KEEPALIVE_IDLE", "MCPGW_DRAIN_DELAY", "MCPGW_STOP_BUDGET",
-      "MCPGW_ALLOWED_ORIGINS", "MCPGW_UPSTREAMS_JSON", "MCPGW_UPSTREAMS",
+      "MCPGW_REQUEST_TIMEOUT", "MCPGW_ALLOWED_ORIGINS", "MCPGW_UPSTREAMS_JSON", "MCPGW_UPSTREAMS",
     ])) == 0
-    error_message = "environment may not set AWS_REGION or MCPGW_STORE, MCPGW_KMS_KEY_ID, MCPGW_ALLOWED_EMAIL_DOMAINS, MCPGW_PUBLIC_URL, MCPGW_BIND, MCPGW_PORT, MCPGW_KEEPALIVE_IDLE, MCPGW_DRAIN_DELAY, MCPGW_STOP_BUDGET, MCPGW_ALLOWED_ORIGINS, MCPGW_UPSTREAMS_JSON, MCPGW_UPSTREAMS: the module derives them from its inputs (upstreams, allowed_origins, ...)."
+    error_message = "environment may not set AWS_REGION or MCPGW_STORE, MCPGW_KMS_KEY_ID, MCPGW_ALLOWED_EMAIL_DOMAINS, MCPGW_PUBLIC_URL, MCPGW_BIND, MCPGW_PORT, MCPGW_KEEPALIVE_IDLE, MCPGW_DRAIN_DELAY, MCPGW_STOP_BUDGET, MCPGW_REQUEST_TIMEOUT, MCPGW_ALLOWED_ORIGINS, MCPGW_UPSTREAMS_JSON, MCPGW_UPSTREAMS: the module derives them from its inputs (request_timeout, upstreams, allowed_origins, ...)."
   }
 }
 
@@ -363,7 +384,7 @@ variable "egress_ports" {
 }
 
 variable "redeploy_trigger" {
-  description = "Any string; changing it makes the next apply start a new deployment of the same task definition (tasks read their secrets when they start, so this is how a rotated secret reaches them from Terraform). Null sets no trigger."
+  description = "Any string; changing it makes the next apply start a new deployment of the same task definition (tasks read their secrets when they start, so this is how a rotated secret reaches them from Terraform). Keep passing the same value afterwards: an unchanged value plans nothing, while going back to null plans an in-place change of the service (without a deployment). Null sets no trigger."
   type        = string
   default     = null
 }

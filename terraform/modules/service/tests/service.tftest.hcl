@@ -442,10 +442,54 @@ run "secret_value_that_is_not_an_arn_is_refused" {
   expect_failures = [var.secrets]
 }
 
-# ---------------------------------------------------------------------------------------------
-# Stopping: ECS stopTimeout versus the container's drain.
+# A partial ARN (no -XXXXXX suffix) works for ECS but not for the exact-ARN IAM grant.
+run "partial_secret_arn_is_refused" {
+  command = plan
 
-run "stop_timeout_exceeds_the_drain_budget" {
+  variables {
+    secrets = { MCPGW_SIGNING_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/signing-key" }
+  }
+
+  expect_failures = [var.secrets]
+}
+
+run "json_key_suffix_without_its_three_fields_is_refused" {
+  command = plan
+
+  variables {
+    secrets = { MCPGW_SIGNING_KEY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:mcpgw/keys-MnOpQr:signing" }
+  }
+
+  expect_failures = [var.secrets]
+}
+
+run "secret_in_another_region_is_refused" {
+  command = plan
+
+  variables {
+    secrets = { MCPGW_SIGNING_KEY = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mcpgw/signing-key-MnOpQr" }
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}
+
+run "secrets_key_in_another_region_is_refused" {
+  command = plan
+
+  variables {
+    secrets_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/99999999-8888-7777-6666-555555555555"
+  }
+
+  expect_failures = [aws_ecs_task_definition.this]
+}
+
+# ---------------------------------------------------------------------------------------------
+# Stopping. A deployment or scale-in deregisters the task, waits alb_deregistration_delay while
+# it finishes its requests, then sends SIGTERM; the container then drains (drain_delay),
+# stops lighttpd (20 s at most, fixed in lighttpd.conf) and the pool, within stop_budget, and
+# ECS kills it at stopTimeout.
+
+run "stop_settings_reach_the_container" {
   command = plan
 
   assert {
@@ -454,21 +498,112 @@ run "stop_timeout_exceeds_the_drain_budget" {
   }
 
   assert {
-    condition     = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].stopTimeout <= 120
-    error_message = "stopTimeout must be at most 120 s (the Fargate maximum)."
+    condition = merge({ stopTimeout = jsondecode(aws_ecs_task_definition.this.container_definitions)[0].stopTimeout }, {
+      for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value
+      if contains(["MCPGW_DRAIN_DELAY", "MCPGW_STOP_BUDGET", "MCPGW_REQUEST_TIMEOUT"], e.name)
+      }) == {
+      stopTimeout           = 35
+      MCPGW_DRAIN_DELAY     = "5"
+      MCPGW_STOP_BUDGET     = "30"
+      MCPGW_REQUEST_TIMEOUT = "60"
+    }
+    error_message = "The defaults must reach the container: stopTimeout 35, MCPGW_DRAIN_DELAY 5, MCPGW_STOP_BUDGET 30 (5 + lighttpd's 20 + 5 for the pool), MCPGW_REQUEST_TIMEOUT 60."
+  }
+}
+
+run "longer_requests_need_a_longer_deregistration_delay" {
+  command = plan
+
+  variables {
+    request_timeout          = 120
+    alb_deregistration_delay = 300
   }
 
+  # No upper bound ties the deregistration delay to the stop budget: the task keeps running
+  # (and serving its requests in flight) for the whole delay, before SIGTERM.
   assert {
-    condition     = tonumber(one([for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.value if e.name == "MCPGW_DRAIN_DELAY"])) <= var.alb_deregistration_delay && var.alb_deregistration_delay <= tonumber(one([for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.value if e.name == "MCPGW_STOP_BUDGET"]))
-    error_message = "The ALB deregistration delay must lie between the drain delay and the stop budget."
+    condition     = one([for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.value if e.name == "MCPGW_REQUEST_TIMEOUT"]) == "120"
+    error_message = "request_timeout must reach the container as MCPGW_REQUEST_TIMEOUT."
   }
+}
+
+run "deregistration_delay_not_longer_than_request_timeout_is_refused" {
+  command = plan
+
+  variables {
+    alb_deregistration_delay = 60
+  }
+
+  expect_failures = [var.alb_deregistration_delay]
+}
+
+run "deregistration_delay_under_a_raised_request_timeout_is_refused" {
+  command = plan
+
+  variables {
+    request_timeout = 90
+  }
+
+  expect_failures = [var.alb_deregistration_delay]
+}
+
+run "request_timeout_zero_is_refused" {
+  command = plan
+
+  variables {
+    request_timeout = 0
+  }
+
+  expect_failures = [var.request_timeout]
+}
+
+run "request_timeout_within_an_upstream_time_limit_is_refused" {
+  command = plan
+
+  variables {
+    upstreams = [{ name = "slow", url = "https://slow.example.com/mcp", timeout_ms = 60000 }]
+  }
+
+  expect_failures = [var.request_timeout]
+}
+
+run "request_timeout_within_the_default_upstream_time_limit_is_refused" {
+  command = plan
+
+  variables {
+    environment              = { MCPGW_UPSTREAM_TIMEOUT_MS = "90000" }
+    request_timeout          = 60
+    alb_deregistration_delay = 65
+  }
+
+  expect_failures = [var.request_timeout]
+}
+
+run "request_timeout_through_environment_is_refused" {
+  command = plan
+
+  variables {
+    environment = { MCPGW_REQUEST_TIMEOUT = "600" }
+  }
+
+  expect_failures = [var.environment]
+}
+
+run "stop_budget_without_room_for_the_pool_is_refused" {
+  command = plan
+
+  variables {
+    stop_budget = 25 # 5 s drain + 20 s lighttpd leaves nothing for the pool
+  }
+
+  expect_failures = [var.stop_budget]
 }
 
 run "stop_timeout_not_above_budget_is_refused" {
   command = plan
 
   variables {
-    stop_timeout = 25
+    stop_timeout = 30
   }
 
   expect_failures = [var.stop_timeout]
@@ -485,24 +620,29 @@ run "stop_timeout_above_fargate_maximum_is_refused" {
   expect_failures = [var.stop_timeout]
 }
 
-run "deregistration_delay_shorter_than_drain_is_refused" {
+# ---------------------------------------------------------------------------------------------
+# Redeploying the same task definition (rotated secrets).
+
+run "no_redeploy_trigger_no_forced_deployment" {
   command = plan
 
-  variables {
-    alb_deregistration_delay = 3
+  assert {
+    condition     = aws_ecs_service.this.force_new_deployment == false && length(aws_ecs_service.this.triggers) == 0
+    error_message = "Without redeploy_trigger the service must neither force a deployment nor carry a trigger."
   }
-
-  expect_failures = [var.alb_deregistration_delay]
 }
 
-run "deregistration_delay_longer_than_budget_is_refused" {
+run "redeploy_trigger_forces_a_deployment" {
   command = plan
 
   variables {
-    alb_deregistration_delay = 300
+    redeploy_trigger = "2025-06-01 rotated signing key"
   }
 
-  expect_failures = [var.alb_deregistration_delay]
+  assert {
+    condition     = aws_ecs_service.this.force_new_deployment == true && aws_ecs_service.this.triggers == tomap({ redeploy = "2025-06-01 rotated signing key" })
+    error_message = "A redeploy_trigger must reach the service's triggers with force_new_deployment, so that changing it redeploys and keeping it changes nothing."
+  }
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -579,8 +719,8 @@ run "ingress_only_from_the_alb_security_group" {
   command = plan
 
   assert {
-    condition     = aws_vpc_security_group_ingress_rule.from_alb.referenced_security_group_id == var.alb_security_group_id
-    error_message = "The tasks must accept connections only from the ALB's security group."
+    condition     = aws_vpc_security_group_ingress_rule.from_alb.referenced_security_group_id == var.alb_security_group_id && output.ingress_source_security_group_id == var.alb_security_group_id
+    error_message = "The tasks must accept connections only from the ALB's security group (and say so in ingress_source_security_group_id)."
   }
 
   assert {
