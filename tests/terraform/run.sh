@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Offline checks of terraform/: fmt, then init, validate and `terraform test` (mock AWS provider)
-# for every module and the root, the plan-time message for an invalid Fargate size, and the
-# Dockerfile's agreement with docs/DEPLOY.md. No network: providers come from a filesystem mirror.
+# for every module and the root, the plan-time message for an invalid Fargate size, the example
+# tfvars and the ECR bootstrap of docs/DEPLOY.md, a real-provider plan of the ALB target group's
+# replacement, the modules' README tables, and the Dockerfile's agreement with docs/DEPLOY.md.
+# No network: providers come from a filesystem mirror.
 #
 # Last line: "terraform: N passed, M failed" (N, M count test runs and checks); exit 1 on any
 # failure, and when terraform or the provider mirror cannot be found.
@@ -142,17 +144,99 @@ check_dir() {
 		check_size_message "$dir" "$res" "$log"
 		check_example "$dir" "$res" "$log"
 	fi
+	if [ "$tag" = module-alb ]; then
+		check_alb_replacement "$res" "$log"
+	fi
 }
 
-# terraform.tfvars.example, which operators copy, passes every validation and plans.
+# terraform.tfvars.example, which operators copy, passes every validation and plans, and the
+# ECR bootstrap of docs/DEPLOY.md (apply -target=module.ecr, push, apply) works from it.
 check_example() {
 	local dir=$1 res=$2 log=$3
 	mkdir -p "$dir/example-tests"
 	cp "$here/fixtures/example_tfvars.tftest.hcl" "$dir/example-tests/"
 	if (cd "$dir" && terraform test -no-color -test-directory=example-tests -var-file=terraform.tfvars.example) >"$log.example.log" 2>&1; then
-		echo "PASS root: terraform.tfvars.example validates and plans" >>"$res"
+		echo "PASS root: terraform.tfvars.example validates and plans; the ECR bootstrap of docs/DEPLOY.md works from it" >>"$res"
 	else
-		echo "FAIL root: terraform.tfvars.example must validate and plan" >>"$res"
+		echo "FAIL root: terraform.tfvars.example must validate and plan, and the ECR bootstrap of docs/DEPLOY.md must work from it" >>"$res"
+	fi
+}
+
+# A port change replaces the ALB's target group: the new group must be created before the old
+# one is destroyed (create_before_destroy) under a name of its own (name_prefix, no name), or
+# the apply wedges. A mock provider cannot plan a replacement, so this plans the alb module with
+# the real provider, offline (fake credentials, no refresh, no data sources in the module):
+# once from nothing, to make a state holding the group; once with that state and the same port
+# (no change expected: the state is faithful); once with another port.
+check_alb_replacement() {
+	local res=$1 log=$2 dir="$build/alb-replacement" what="module-alb: a port change replaces the target group create-before-destroy, named by prefix (real provider, offline)"
+	if ! command -v jq >/dev/null 2>&1; then
+		echo "SKIP $what: jq is not installed" >>"$res"
+		return
+	fi
+	mkdir -p "$dir"
+	cp "$src"/modules/alb/*.tf "$dir/"
+	cat >"$dir/offline_provider.tf" <<'TF'
+provider "aws" {
+  region                      = "eu-west-1"
+  access_key                  = "AKIAOFFLINE000000000"
+  secret_key                  = "offline"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+}
+TF
+	cat >"$dir/terraform.tfvars" <<'TF'
+name              = "mcpgw"
+vpc_id            = "vpc-0123456789abcdef0"
+vpc_cidr_block    = "10.0.0.0/16"
+public_subnet_ids = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
+certificate_arn   = "arn:aws:acm:eu-west-1:123456789012:certificate/00000000-1111-2222-3333-444444444444"
+TF
+	local tg='.resource_changes[] | select(.address == "aws_lb_target_group.this")'
+	if ! (
+		set -e
+		cd "$dir"
+		terraform init -backend=false -input=false -no-color
+		terraform plan -refresh=false -input=false -no-color -out=create.tfplan
+		terraform show -json create.tfplan >create.json
+		# The planned group, with made-up values for what AWS would compute, as a state.
+		jq --arg v "$tf_version" '{version: 4, terraform_version: $v, serial: 1,
+			lineage: "00000000-0000-4000-8000-000000000000", outputs: {},
+			resources: [.planned_values.root_module.resources[] | select(.address == "aws_lb_target_group.this") | {
+				mode, type, name, provider: "provider[\"registry.terraform.io/hashicorp/aws\"]",
+				instances: [{schema_version, create_before_destroy: true, sensitive_attributes: [],
+					attributes: (.values + {
+						id: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/mcpgw20240101/0123456789abcdef",
+						arn: "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/mcpgw20240101/0123456789abcdef",
+						arn_suffix: "targetgroup/mcpgw20240101/0123456789abcdef", name: "mcpgw20240101",
+						ip_address_type: "ipv4", load_balancing_algorithm_type: "round_robin",
+						load_balancing_anomaly_mitigation: "off",
+						load_balancing_cross_zone_enabled: "use_load_balancer_configuration",
+						connection_termination: false, load_balancer_arns: [], target_failover: [],
+						target_group_health: [], target_health_state: [],
+						stickiness: [{enabled: false, type: "lb_cookie", cookie_duration: 86400, cookie_name: ""}]})}]}]}' \
+			create.json >terraform.tfstate
+		terraform plan -refresh=false -input=false -no-color -out=same.tfplan
+		terraform show -json same.tfplan >same.json
+		terraform plan -refresh=false -input=false -no-color -var target_port=9090 -out=port.tfplan
+		terraform show -json port.tfplan >port.json
+	) >"$log.replacement.log" 2>&1; then
+		echo "FAIL $what: planning failed (see the log)" >>"$res"
+		return
+	fi
+	local same port cfg
+	same=$(jq -c "[$tg | .change.actions]" "$dir/same.json")
+	port=$(jq -c "[$tg | {actions: .change.actions, replace: .change.replace_paths, name_prefix: .change.after.name_prefix, name_unknown: .change.after_unknown.name}]" "$dir/port.json")
+	cfg=$(jq -c '[.configuration.root_module.resources[] | select(.address == "aws_lb_target_group.this") | .expressions | {name: has("name"), name_prefix: has("name_prefix")}]' "$dir/port.json")
+	printf 'same port: %s\nport 9090: %s\nconfiguration: %s\n' "$same" "$port" "$cfg" >>"$log.replacement.log"
+	if [ "$same" = '[["no-op"]]' ] &&
+		[ "$port" = '[{"actions":["create","delete"],"replace":[["port"]],"name_prefix":"mcpgw","name_unknown":true}]' ] &&
+		[ "$cfg" = '[{"name":false,"name_prefix":true}]' ]; then
+		echo "PASS $what" >>"$res"
+	else
+		echo "FAIL $what: same port $same; port 9090 $port; configuration $cfg" >>"$res"
 	fi
 }
 
@@ -211,6 +295,7 @@ for tag in "${tags[@]}"; do
 		case "$verdict" in
 		PASS) pass "$rest" ;;
 		FAIL) fail "$rest" ;;
+		SKIP) skip "$rest" ;;
 		NOTE) printf '      %s\n' "$rest" ;; # a run inside a counted terraform test
 		RUNS)
 			read -r t p f <<<"$rest"
@@ -227,6 +312,24 @@ for tag in "${tags[@]}"; do
 		done
 	fi
 done
+
+# ---------------------------------------------------------------------------------------------
+# Every README's input and output tables must match the variables and outputs they document.
+
+if command -v python3 >/dev/null 2>&1; then
+	for d in "$src" "$src"/modules/*/; do
+		d=${d%/}
+		name=$([ "$d" = "$src" ] && echo "terraform/README.md" || echo "terraform/modules/$(basename "$d")/README.md")
+		if out=$(python3 "$here/readme_tables.py" "$d" 2>&1); then
+			pass "$name: input and output tables match the .tf files"
+		else
+			printf '%s\n' "$out"
+			fail "$name: input and output tables must match the .tf files (python3 tests/terraform/readme_tables.py --write $d)"
+		fi
+	done
+else
+	skip "README input and output tables: python3 is not installed"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # The Dockerfile (written separately) must agree with docs/DEPLOY.md and with the task definition.
