@@ -141,6 +141,7 @@
 
 #define EP_PATH_MAX        512      /* every path setting, same cap as the pool's */
 #define EP_ERR_MAX         640      /* "what: why" messages */
+#define EP_POOL_STOP_RESERVE_S 3    /* of the stop budget, kept for the pool's stop */
 #define EP_LOG_MAX         2048     /* one log line; below PIPE_BUF, so one atomic write */
 #define EP_SECONDS_MAX     3600
 #define EP_PROBE_MS        50       /* readiness probe period */
@@ -1633,6 +1634,7 @@ static void lighttpd_env_defaults(const struct settings *cfg)
     const char *body = env_get("MCPGW_MAX_BODY");
     long bytes = 1048576;
     char kb[32];
+    int grace;
 
     (void)setenv("MCPGW_BIND", "127.0.0.1", 0);
     (void)setenv("MCPGW_PORT", "8080", 0);
@@ -1647,6 +1649,11 @@ static void lighttpd_env_defaults(const struct settings *cfg)
         (void)parse_uint(body, strlen(body), 1, 1L << 30, &bytes);
     snprintf(kb, sizeof kb, "%ld", (bytes + 1023) / 1024);
     (void)setenv("MCPGW_MAX_BODY_KB", kb, 1);
+    /* lighttpd's graceful stop waits for requests in flight at most this long, leaving
+     * the pool EP_POOL_STOP_RESERVE_S of the budget for its own stop. */
+    grace = cfg->stop_budget - cfg->drain_delay - EP_POOL_STOP_RESERVE_S;
+    snprintf(kb, sizeof kb, "%d", grace > 1 ? grace : 1);
+    (void)setenv("MCPGW_LIGHTTPD_GRACE", kb, 1);
 }
 
 /* Entering a phase performs its action once. */

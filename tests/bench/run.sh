@@ -398,7 +398,7 @@ mkdir -p "$TMP/static" "$TMP/floor" "$TMP/gw" "$TMP/ep"
 printf '{"status":"ok"}' >"$TMP/static/health"
 
 # Settings lighttpd.conf takes from the environment (static.conf takes the same).
-LTPD_ENV=(MCPGW_BIND=127.0.0.1 MCPGW_MAX_BODY_KB=1024 MCPGW_KEEPALIVE_IDLE=75)
+LTPD_ENV=(MCPGW_BIND=127.0.0.1 MCPGW_MAX_BODY_KB=1024 MCPGW_KEEPALIVE_IDLE=75 MCPGW_LIGHTTPD_GRACE=17)
 
 start_everything() {
     stop everything

@@ -18,6 +18,7 @@
  *                              each logs its new ppid, lives MS more and exits;
  *                              "orphans-gone" once all of them have exited
  *   --report-file PATH         log whether PATH exists at start and at every signal
+ *   --report-env NAME          log NAME's value in the environment at start
  *   --fd3-write TEXT           write TEXT and a newline to fd 3 at start
  *   --free-port                print a free 127.0.0.1 TCP port on stdout and exit
  *   -- ARGS...                 arguments it was given by the entrypoint (logged)
@@ -285,6 +286,7 @@ static void die_by(int sig)
 int main(int argc, char **argv)
 {
     const char *log_path = NULL, *unix_path = NULL, *report = NULL, *fd3_text = NULL;
+    const char *report_env = NULL;
     int tcp_port = -1, orphans = 0, exit_code = 0, die_sig = 0;
     long listen_delay = 0, orphan_ms = 0;
     long long exit_at = -1, die_at = -1, listen_at;
@@ -337,6 +339,8 @@ int main(int argc, char **argv)
             orphan_ms = strchr(v, ':') ? atol(strchr(v, ':') + 1) : 100;
         } else if (strcmp(a, "--report-file") == 0) {
             report = v;
+        } else if (strcmp(a, "--report-env") == 0) {
+            report_env = v;
         } else if (strcmp(a, "--fd3-write") == 0) {
             fd3_text = v;
         } else {
@@ -367,6 +371,8 @@ int main(int argc, char **argv)
     event("start pid=%d ppid=%d pgid=%d fds=%s argv=%s", (int)getpid(), (int)getppid(),
           (int)getpgrp(), fds, args);
     report_file(report);
+    if (report_env != NULL)
+        event("env %s=%s", report_env, getenv(report_env) != NULL ? getenv(report_env) : "(unset)");
     if (fd3_text != NULL) {
         char line[512];
         int n = snprintf(line, sizeof line, "%s\n", fd3_text);

@@ -44,6 +44,17 @@ t_sup_ordered_drain() {
     expect_json_log
 }
 
+t_sup_lighttpd_graceful_stop_leaves_the_pool_its_share() {
+    sup_env
+    export MCPGW_DRAIN_DELAY=4 MCPGW_STOP_BUDGET=20
+    fake_pool --on TERM=exit:0
+    fake_lighttpd --on INT=exit:0 --report-env MCPGW_LIGHTTPD_GRACE
+    sup_start
+    # 20 s budget - 4 s drain - 3 s kept for the pool's stop.
+    expect_event 'lighttpd env MCPGW_LIGHTTPD_GRACE=13$'
+    sup_stop_ok
+}
+
 t_sup_second_term_ends_the_drain_delay() {
     local t1
     sup_env
