@@ -229,6 +229,7 @@ int main(int argc, char **argv)
         .request_timeout = main_cfg.request_timeout,
         .start_timeout = main_cfg.worker_start_timeout,
         .stop_timeout = main_cfg.stop_timeout,
+        .max_requests = main_cfg.max_requests,
         .exe = exe,
         /* Inline upstreams travel in the environment, which workers inherit unchanged. */
         .conf_path = main_cfg.upstreams_inline ? NULL : main_cfg.upstreams_file,

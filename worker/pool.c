@@ -38,6 +38,8 @@ extern char **environ;
 #define POOL_SAMPLE_EVERY_MS    200     /* listen queue sampling for max_listen_queue */
 #define POOL_LISTEN_QUIET_MS    10      /* after a wake-up by a waiting connection */
 #define POOL_TOKENS_MAX         8       /* --reload tokens remembered per swap */
+#define POOL_SWAP_PROBATION_MS  1000    /* a swap's first new workers must live this long
+                                         * after ready before the program is accepted */
 
 enum pool_end {
     END_NONE,       /* running; its death would be unexpected (or a retirement) */
@@ -65,8 +67,10 @@ struct pool_swap {
     int group;                  /* workers replaced per step */
     int step_started;           /* workers started by the step in flight; 0: none */
     int step_waiting;           /* of those, not ready yet */
+    long long probation_end;    /* first step ready: accepted if still alive by then */
     int replaced;
     long long started_ms;
+    long long started_unix_us;  /* wall clock, for --reload callers whose token was lost */
     unsigned tokens[POOL_TOKENS_MAX];
     int n_tokens;
 };
@@ -108,6 +112,14 @@ struct pool_census {
 static long long pool_now_ms(void)
 {
     return scoreboard_now_ms();
+}
+
+static long long pool_unix_us(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 static void pool_close(int *fd)
@@ -299,6 +311,7 @@ static void pool_write_swap_result(const struct pool *p, int ok, const char *err
     cJSON_AddNumberToObject(doc, "pool_generation", p->gen);
     cJSON_AddNumberToObject(doc, "replaced", p->swap.replaced);
     cJSON_AddNumberToObject(doc, "duration_ms", (double)(pool_now_ms() - p->swap.started_ms));
+    cJSON_AddNumberToObject(doc, "started_unix_us", (double)p->swap.started_unix_us);
     if (error != NULL)
         cJSON_AddStringToObject(doc, "error", error);
     else
@@ -601,6 +614,7 @@ static void pool_swap_begin(struct pool *p)
      * reuse the number: generations count accepted swaps. */
     p->swap.gen = p->gen + 1;
     p->swap.started_ms = pool_now_ms();
+    p->swap.started_unix_us = pool_unix_us();
     pool_swap_tokens_take(p);
     pool_census(p, &c);
     p->swap.group = pool_swap_group(c.live);
@@ -632,6 +646,18 @@ static void pool_swap_adopt(struct pool *p)
     atomic_store(&p->sb->generation, p->gen);
     log_info("hot swap: new workers ready; replacing the old ones",
              LOG_I("generation", p->gen));
+    /* Crashes of the old program say nothing of the new one: respawns from now on are
+     * not held (a fixed build swapped in during a crash burst brings the pool back at
+     * once). */
+    if (p->burst)
+        log_warn("crash burst over: a new program was swapped in",
+                 LOG_I("crashes", (long long)p->burst_crashes));
+    memset(p->crash_ring, 0, sizeof(p->crash_ring));
+    p->quick_streak = 0;
+    p->burst = 0;
+    p->hold_ms = 0;
+    p->hold_until = 0;
+    atomic_store(&p->sb->crash_burst, 0);
 }
 
 /* Stop up to n workers of older generations: starting ones first (they serve nobody
@@ -667,8 +693,19 @@ static void pool_swap_step(struct pool *p)
     if (p->swap.step_started > 0) {
         if (p->swap.step_waiting > 0)
             return;
-        if (!p->swap.adopted)
+        if (!p->swap.adopted) {
+            /* Ready is not enough: a program that exits or crashes just after would
+             * otherwise replace every worker and leave no way back.  The first new
+             * workers (which take requests meanwhile) must still be alive a moment
+             * later; pool_reaped fails the swap if one dies first. */
+            long long now = pool_now_ms();
+
+            if (p->swap.probation_end == 0)
+                p->swap.probation_end = now + POOL_SWAP_PROBATION_MS;
+            if (now < p->swap.probation_end)
+                return;
             pool_swap_adopt(p);
+        }
         p->swap.replaced += pool_swap_retire_old(p, p->swap.step_started);
         for (unsigned i = 0; i < p->n_slots; i++)
             p->slots[i].swap_step = 0;
@@ -777,10 +814,12 @@ static void pool_check_deadlines(struct pool *p, long long now)
         struct pool_slot *s = &p->slots[i];
         long long busy;
 
-        if (s->pid == 0 || s->end != END_NONE)
+        /* A worker asked to stop (by a swap, a scale-down) finishes its request in
+         * hand, within the same limit as any other. */
+        if (s->pid == 0 || (s->end != END_NONE && s->end != END_STOP))
             continue;
         if (!s->ready) {
-            if (now >= s->ready_deadline) {
+            if (s->end == END_NONE && now >= s->ready_deadline) {
                 log_error("worker not ready in time; killing it", LOG_I("slot", i),
                           LOG_I("worker_pid", s->pid),
                           LOG_I("start_timeout_s", p->o->start_timeout));
@@ -840,12 +879,17 @@ static void pool_reaped(struct pool *p, unsigned i, int status, long long now)
     atomic_store(&ss->state, SB_EMPTY);
     if (p->stopping) {
         log_info("worker stopped", LOG_I("worker_pid", pid), LOG_S("how", how));
-    } else if (s->swap_step && !s->ready && p->swap.active) {
+    } else if (s->swap_step && p->swap.active && !p->swap.adopted &&
+               (!s->ready || s->end == END_NONE)) {
         if (s->end == END_NOSTART)
             snprintf(why, sizeof(why), "new worker not ready within %d s",
                      p->o->start_timeout);
-        else
+        else if (!s->ready)
             snprintf(why, sizeof(why), "new worker %s before it was ready", how);
+        else
+            snprintf(why, sizeof(why), "new worker %s after it was ready, %lld ms after "
+                     "its start (a swap waits %d ms before it accepts a program)", how,
+                     lived, POOL_SWAP_PROBATION_MS);
         pool_close(&s->ready_fd);
         memset(s, 0, sizeof(*s));
         s->ready_fd = -1;
@@ -874,11 +918,16 @@ static void pool_reaped(struct pool *p, unsigned i, int status, long long now)
                 log_error("worker failed to start", LOG_I("slot", i), LOG_I("worker_pid", pid),
                           LOG_S("how", how));
                 pool_crashed(p, now, 0);
-            } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+            } else if (WIFEXITED(status) && WEXITSTATUS(status) == 0 &&
+                       p->o->max_requests > 0 &&
+                       (long long)atomic_load(&ss->requests) >= p->o->max_requests) {
                 atomic_fetch_add(&p->sb->retired, 1);
                 log_info("worker retired", LOG_I("slot", i), LOG_I("worker_pid", pid),
                          LOG_I("requests", (long long)atomic_load(&ss->requests)));
             } else {
+                /* Exit 0 before MCPGW_MAX_REQUESTS (or without one) is not a retirement:
+                 * nobody asked it to go.  Counted as a crash, so a program that exits at
+                 * once cannot respawn in a loop. */
                 log_warn("worker crashed; respawning", LOG_I("slot", i),
                          LOG_I("worker_pid", pid), LOG_S("how", how),
                          LOG_I("lived_ms", lived));
@@ -1034,14 +1083,17 @@ static int pool_wait_ms(const struct pool *p, long long now)
             POOL_UNTIL(p->hold_until);
         if (p->swap_pending && !p->swap.active)
             wait = 0;
+        if (p->swap.active && p->swap.probation_end > now)
+            POOL_UNTIL(p->swap.probation_end);
         for (unsigned i = 0; i < p->n_slots; i++) {
             const struct pool_slot *s = &p->slots[i];
             long long busy;
 
-            if (s->pid == 0 || s->end != END_NONE)
+            if (s->pid == 0 || (s->end != END_NONE && s->end != END_STOP))
                 continue;
             if (!s->ready) {
-                POOL_UNTIL(s->ready_deadline);
+                if (s->end == END_NONE)
+                    POOL_UNTIL(s->ready_deadline);
                 continue;
             }
             busy = atomic_load(&p->sb->slots[i].busy_since_ms);
@@ -1246,31 +1298,36 @@ static int pool_read_small(const char *path, char *buf, size_t len)
     return 0;
 }
 
-/* 1 ok, 0 failed, -1 not (yet) the answer to token. */
-static int pool_swap_answer(const char *swap_file, unsigned token, char *msg, size_t msglen)
+/* 1 ok, 0 failed, -1 not (yet) the answer to the SIGHUP carrying token, sent at
+ * sent_unix_us.  Its answer is the result that lists the token, or else the first swap
+ * that started after it was sent: SIGHUPs coalesce (a second one pending is lost with
+ * its value), but a swap that began after ours was sent read the disk as we left it. */
+static int pool_swap_answer(const char *swap_file, unsigned token, long long sent_unix_us,
+                            char *msg, size_t msglen)
 {
     char buf[4096];
-    cJSON *doc, *tokens, *t, *ok, *error, *gen;
-    int rc = -1;
+    cJSON *doc, *tokens, *t, *ok, *error, *gen, *started;
+    int rc = -1, mine = 0;
 
     if (pool_read_small(swap_file, buf, sizeof(buf)) < 0)
         return -1;
     doc = cJSON_Parse(buf);
     tokens = cJSON_GetObjectItemCaseSensitive(doc, "tokens");
-    cJSON_ArrayForEach(t, tokens) {
-        if (cJSON_IsNumber(t) && (unsigned)t->valuedouble == token) {
-            ok = cJSON_GetObjectItemCaseSensitive(doc, "ok");
-            error = cJSON_GetObjectItemCaseSensitive(doc, "error");
-            gen = cJSON_GetObjectItemCaseSensitive(doc, "pool_generation");
-            rc = cJSON_IsTrue(ok);
-            if (rc)
-                snprintf(msg, msglen, "hot swap complete: workers now run generation %d",
-                         cJSON_IsNumber(gen) ? gen->valueint : 0);
-            else
-                snprintf(msg, msglen, "hot swap failed: %s",
-                         cJSON_IsString(error) ? error->valuestring : "unknown error");
-            break;
-        }
+    started = cJSON_GetObjectItemCaseSensitive(doc, "started_unix_us");
+    cJSON_ArrayForEach(t, tokens)
+        mine |= cJSON_IsNumber(t) && (unsigned)t->valuedouble == token;
+    mine |= cJSON_IsNumber(started) && started->valuedouble > (double)sent_unix_us;
+    if (mine) {
+        ok = cJSON_GetObjectItemCaseSensitive(doc, "ok");
+        error = cJSON_GetObjectItemCaseSensitive(doc, "error");
+        gen = cJSON_GetObjectItemCaseSensitive(doc, "pool_generation");
+        rc = cJSON_IsTrue(ok);
+        if (rc)
+            snprintf(msg, msglen, "hot swap complete: workers now run generation %d",
+                     cJSON_IsNumber(gen) ? gen->valueint : 0);
+        else
+            snprintf(msg, msglen, "hot swap failed: %s",
+                     cJSON_IsString(error) ? error->valuestring : "unknown error");
     }
     cJSON_Delete(doc);
     return rc;
@@ -1284,7 +1341,7 @@ int pool_reload(const char *pid_file, const char *swap_file, int wait_s, char *m
     long pid;
     unsigned token;
     union sigval v;
-    long long deadline;
+    long long deadline, sent_unix_us;
     struct timespec ts;
 
     if (pool_read_small(pid_file, buf, sizeof(buf)) < 0) {
@@ -1307,6 +1364,7 @@ int pool_reload(const char *pid_file, const char *swap_file, int wait_s, char *m
     if (token == 0)
         token = 1;
     v.sival_int = (int)token;
+    sent_unix_us = pool_unix_us();
     if (sigqueue((pid_t)pid, SIGHUP, v) < 0) {
         snprintf(msg, msglen, "SIGHUP to pool %ld: %s", pid, strerror(errno));
         return 2;
@@ -1317,7 +1375,8 @@ int pool_reload(const char *pid_file, const char *swap_file, int wait_s, char *m
     }
     deadline = pool_now_ms() + (long long)wait_s * 1000;
     while (pool_now_ms() < deadline) {
-        int r = swap_file != NULL ? pool_swap_answer(swap_file, token, msg, msglen) : -1;
+        int r = swap_file != NULL ? pool_swap_answer(swap_file, token, sent_unix_us, msg,
+                                                     msglen) : -1;
 
         if (r >= 0)
             return r ? 0 : 1;

@@ -44,6 +44,8 @@ typedef struct pool_opts {
                                  * killed; 0 = never */
     int start_timeout;          /* seconds a new worker has to report ready */
     int stop_timeout;           /* seconds a graceful stop may take before SIGKILL */
+    long max_requests;          /* a worker exiting 0 after this many requests retired;
+                                 * any other exit nobody asked for is a crash (0: none) */
     const char *exe;            /* the worker program: opened at start (respawns use that
                                  * file even if the path changes), reopened on SIGHUP */
     const char *conf_path;      /* file copied at start and on SIGHUP; workers read the

@@ -186,12 +186,17 @@ void scoreboard_request_begin(scoreboard_t *sb, unsigned slot, const char *metho
     seen = atomic_load(&sb->max_active);
     while (busy > seen && !atomic_compare_exchange_weak(&sb->max_active, &seen, busy))
         ;
+    /* An episode lasts while every request finds every worker busy.  Under saturation
+     * a worker that finishes takes the next waiting connection at once, so a request's
+     * end does not end the episode: a request that starts while a worker is free does. */
     if (busy >= sb->max_children) {
         int expected = 0;
 
         /* Only the worker that opens the episode counts it. */
         if (atomic_compare_exchange_strong(&sb->reached, &expected, 1))
             atomic_fetch_add(&sb->max_children_reached, 1);
+    } else {
+        atomic_store(&sb->reached, 0);
     }
 }
 
@@ -205,7 +210,6 @@ int scoreboard_request_end(scoreboard_t *sb, unsigned slot, long long duration_m
     atomic_store(&s->idle_since_ms, scoreboard_now_ms());
     atomic_store(&s->busy_since_ms, 0);
     scoreboard_move(s, SB_BUSY, SB_IDLE);
-    atomic_store(&sb->reached, 0);
     if (slow)
         atomic_fetch_add(&sb->slow_requests, 1);
     return slow;

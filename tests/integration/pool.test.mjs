@@ -290,6 +290,56 @@ wrk.headers["Mcp-Session-Id"] = "${sid}"
     assert.equal((await status(S)).generation, s0.generation + 1);
   });
 
+  it('a new program that dies soon after it is ready is refused too, and never loops', async () => {
+    for (const [what, text, re] of [
+      ['exits 0 right after ready', '#!/bin/bash\nprintf R >&"$5"\nexit 0\n', /exited with status 0 after it was ready/],
+      ['crashes half a second after ready', `#!/bin/sh\n( sleep 0.5; kill -SEGV $$ ) &\nexec ${BUILT_POOL} "$@"\n`,
+        /killed by signal 11 after it was ready/],
+    ]) {
+      const s0 = await status(S);
+      const before = workerPids(S);
+      const from = S.gw.err.length;
+      replaceFile(bin.bin, { text });
+      const r = await reload(S);
+      assert.equal(r.code, 1, `${what}: ${r.out}`);
+      assert.match(r.out, re, what);
+      const s1 = await status(S);
+      assert.equal(s1.generation, s0.generation, what);
+      assert.equal(s1.swap_failures, s0.swap_failures + 1, what);
+      assert.deepEqual(workerPids(S), before, `${what}: the old workers were touched`);
+      const started = logLines(S, from).filter((l) => l.msg === 'worker started').length;
+      assert.ok(started <= 2, `${what}: ${started} workers started`);
+    }
+    replaceFile(bin.bin, { from: BUILT_POOL });
+  });
+
+  it('concurrent --reload calls each get the answer of a swap that served them', async () => {
+    const s0 = await status(S);
+    // SIGHUPs that arrive together coalesce (their tokens with them): no caller may wait
+    // for an answer that never comes.
+    const rs = await Promise.all([1, 2, 3, 4].map(() => reload(S)));
+    for (const r of rs) {
+      assert.equal(r.code, 0, r.out);
+      assert.match(r.out, /hot swap complete/);
+    }
+    assert.ok((await status(S)).generation > s0.generation);
+  });
+
+  it('a worker stopped by a swap still gets killed at MCPGW_REQUEST_TIMEOUT', async () => {
+    const s0 = await status(S);
+    const sid = await openSession(S);
+    const t0 = Date.now();
+    const call = sleepCall(S, sid, 15000);
+    await waitFor('a busy worker', async () => (await status(S)).active >= 2, 3000, 20);
+    const r = await reload(S);                  // asks the busy worker to stop
+    assert.equal(r.code, 0, r.out);
+    const res = await call;
+    const took = Date.now() - t0;
+    assert.equal(res.status, 500, res.text);
+    assert.ok(took < 6000, `answered after ${took} ms: the 2 s limit did not apply`);
+    assert.equal((await status(S)).timeouts, s0.timeouts + 1);
+  });
+
   it('a crash burst is logged once and respawns are held, not looped', async () => {
     const master = masterPid(S);
     const from = S.gw.err.length;

@@ -156,10 +156,19 @@ Test(scoreboard, max_active_and_max_children_reached, .init = setup, .fini = tea
     scoreboard_request_begin(sb, 3, "GET", "/x");       /* all 4 busy: an episode */
     cr_expect_eq(atomic_load(&sb->max_active), 4);
     cr_expect_eq(atomic_load(&sb->max_children_reached), 1);
+    /* Saturated: each worker that finishes takes the next waiting request at once.
+     * That is one long episode, not one per request. */
+    for (int round = 0; round < 5; round++) {
+        for (unsigned i = 0; i < 4; i++) {
+            scoreboard_request_end(sb, i, 1, 0);
+            scoreboard_request_begin(sb, i, "GET", "/x");
+        }
+    }
+    cr_expect_eq(atomic_load(&sb->max_children_reached), 1, "one episode under saturation");
     scoreboard_request_end(sb, 3, 1, 0);
     scoreboard_request_end(sb, 2, 1, 0);
     cr_expect_eq(atomic_load(&sb->max_active), 4, "max_active never goes down");
-    scoreboard_request_begin(sb, 2, "GET", "/x");       /* 3 busy: no episode */
+    scoreboard_request_begin(sb, 2, "GET", "/x");       /* 3 busy: the episode is over */
     cr_expect_eq(atomic_load(&sb->max_children_reached), 1);
     scoreboard_request_begin(sb, 3, "GET", "/x");       /* 4 again: a second one */
     cr_expect_eq(atomic_load(&sb->max_children_reached), 2);
