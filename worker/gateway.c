@@ -20,6 +20,8 @@
 typedef void (*gateway_route_fn)(gateway_t *g, const http_request_t *req,
                                  http_response_t *resp);
 
+static void gateway_route(gateway_t *g, const http_request_t *req, http_response_t *resp);
+
 int gateway_open(gateway_t *g, const config_t *cfg, char *err, size_t errlen)
 {
     memset(g, 0, sizeof(*g));
@@ -121,6 +123,17 @@ static const struct gateway_route {
 };
 
 void gateway_handle(gateway_t *g, const http_request_t *req, http_response_t *resp)
+{
+    /* Once a stop has begun, every answer tells the client (an ALB, a keep-alive
+     * client) to close its connection: connections are then given up between requests
+     * during the drain delay, rather than found closed by lighttpd's stop while a
+     * request is on its way. */
+    if (access(g->draining_path, F_OK) == 0)
+        http_response_header(resp, "Connection", "close");
+    gateway_route(g, req, resp);
+}
+
+static void gateway_route(gateway_t *g, const http_request_t *req, http_response_t *resp)
 {
     for (size_t i = 0; i < sizeof(gateway_routes) / sizeof(gateway_routes[0]); i++) {
         const struct gateway_route *r = &gateway_routes[i];

@@ -3,6 +3,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import http from 'node:http';
 import { mkdtempSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -123,6 +124,11 @@ describe('mcpgw end to end', () => {
         const r = await fetch(`${S.base}/ready`);
         assert.equal(r.status, 503);
         assert.equal((await r.json()).status, 'draining');
+        // Every answer during the drain asks the client to drop its connection.
+        const conn = await new Promise((resolve, reject) => http.get(`${S.base}/health`,
+          { agent: new http.Agent({ keepAlive: true }) }, (res) => { res.resume(); resolve(res.headers.connection); })
+          .on('error', reject));
+        assert.equal(conn, 'close');
       } finally {
         unlinkSync(flag);
       }
