@@ -70,7 +70,7 @@ RUN set -eu; R=/rootfs; \
 # unwind threads.  Each keeps the name the loader asks for (the SONAME link, dereferenced)
 # in its merged-/usr directory, and /lib (and /lib64 where the loader lives there) leads
 # to usr/ as in Debian.
-ENV CHECK_ENV="MCPGW_BIND=127.0.0.1 MCPGW_PORT=8080 MCPGW_SOCKET=/tmp/check/fcgi.sock MCPGW_RUNTIME_DIR=/tmp/check MCPGW_MAX_BODY_KB=1024 MCPGW_KEEPALIVE_IDLE=75 MCPGW_LIGHTTPD_GRACE=17"
+ENV CHECK_ENV="MCPGW_BIND=127.0.0.1 MCPGW_PORT=8080 MCPGW_SOCKET=/tmp/check/fcgi.sock MCPGW_RUNTIME_DIR=/tmp/check MCPGW_MAX_BODY_KB=1024 MCPGW_KEEPALIVE_IDLE=75 MCPGW_LIGHTTPD_GRACE=17 MCPGW_STATUS_BACKEND=/tmp/check/status.sock"
 RUN set -eu; R=/rootfs; mkdir -p /tmp/check; \
     if ! env $CHECK_ENV LD_DEBUG=files lighttpd -tt -f lighttpd.conf 2> /tmp/ld-debug.log; then \
         grep -v '^ *[0-9]*:' /tmp/ld-debug.log; exit 1; \

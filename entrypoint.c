@@ -1631,15 +1631,27 @@ static int lighttpd_start(struct supervisor *s, char *err, size_t errlen)
  * enforce the same cap; the pool validates MCPGW_MAX_BODY itself. */
 static void lighttpd_env_defaults(const struct settings *cfg)
 {
-    const char *body = env_get("MCPGW_MAX_BODY");
+    const char *body = env_get("MCPGW_MAX_BODY"), *lane;
     long bytes = 1048576;
-    char kb[32];
+    char kb[32], lane_def[EP_PATH_MAX + 16];
     int grace;
 
     (void)setenv("MCPGW_BIND", "127.0.0.1", 0);
     (void)setenv("MCPGW_PORT", "8080", 0);
     (void)setenv("MCPGW_RUNTIME_DIR", cfg->runtime_dir, 0);
     (void)setenv("MCPGW_SOCKET", cfg->fcgi.text, 0);
+    /* The pool's status lane: the pool takes the same default when this is unset (beside
+     * a unix socket; none for TCP), and lighttpd sends /health and /status there. */
+    lane = env_get("MCPGW_STATUS_SOCKET");
+    if (lane == NULL) {
+        if (cfg->fcgi.text[0] == '/')
+            snprintf(lane_def, sizeof lane_def, "%s/status.sock", cfg->runtime_dir);
+        else
+            snprintf(lane_def, sizeof lane_def, "off");
+        (void)setenv("MCPGW_STATUS_SOCKET", lane_def, 1);
+        lane = lane_def;
+    }
+    (void)setenv("MCPGW_STATUS_BACKEND", strcmp(lane, "off") == 0 ? cfg->fcgi.text : lane, 1);
     (void)setenv("MCPGW_KEEPALIVE_IDLE", "75", 0);
     /* lighttpd writes local time into its access log; every other line is UTC.  A POSIX
      * TZ string needs no zoneinfo files (the image has none).  The pool logs in UTC

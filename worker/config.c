@@ -688,6 +688,24 @@ int config_load(config_t *c, char *err, size_t errlen)
         }
         c->socket_mode = (unsigned)mode;
     }
+    /* The status lane, php-fpm's pm.status_listen: one worker of its own on a second
+     * socket answers /health and /status, so they answer while every pool worker is busy
+     * with a slow upstream.  Beside a unix MCPGW_SOCKET by default; none for a TCP one
+     * (give it a host:port when the pool runs in a container of its own), or "off". */
+    if (strchr(c->listen, '/') != NULL)
+        snprintf(def, sizeof(def), "%s/status.sock", c->runtime_dir);
+    else
+        snprintf(def, sizeof(def), "off");
+    if (config_env_str("MCPGW_STATUS_SOCKET", def, c->status_listen, sizeof(c->status_listen),
+                       err, errlen) < 0)
+        return -1;
+    if (strcmp(c->status_listen, "off") == 0)
+        c->status_listen[0] = '\0';
+    if (strcmp(c->status_listen, c->listen) == 0) {
+        snprintf(err, errlen, "MCPGW_STATUS_SOCKET=\"%s\": the same as MCPGW_SOCKET (use "
+                 "another socket, or off)", c->status_listen);
+        return -1;
+    }
     if (config_env_long("MCPGW_WORKERS", 4, 1, 512, &n, err, errlen) < 0)
         return -1;
     c->workers = (int)n;

@@ -31,6 +31,8 @@ typedef struct config {
     char runtime_dir[CONFIG_PATH_MAX];   /* MCPGW_RUNTIME_DIR, default /run/mcpgw */
     char listen[CONFIG_PATH_MAX];        /* MCPGW_SOCKET: unix path or host:port */
     unsigned socket_mode;                /* MCPGW_SOCKET_MODE (octal), default 0660 */
+    char status_listen[CONFIG_PATH_MAX]; /* MCPGW_STATUS_SOCKET: the status lane's socket,
+                                            "" for none */
     int workers;                         /* MCPGW_WORKERS, default 4 */
     int stop_timeout;                    /* MCPGW_POOL_STOP_TIMEOUT seconds, default 20 */
     char log_level[8];                   /* MCPGW_LOG_LEVEL */

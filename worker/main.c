@@ -127,12 +127,12 @@ static int main_worker(int argc, char **argv)
     int rc = 2;
 
     log_setup("worker", NULL);
-    prctl(PR_SET_NAME, "mcpgw-worker");
     snprintf(orig, sizeof(orig), "%s", file != NULL ? file : "");
     if (pool_worker_args(argc, argv, &a, err, sizeof(err)) < 0) {
         log_error("worker cannot start", LOG_S("error", err));
         return 2;
     }
+    prctl(PR_SET_NAME, a.lane ? "mcpgw-lane" : "mcpgw-worker");
     /* The master's checked copy of the upstreams file, not the file on disk (which may
      * have been edited since): it changes only with a hot swap. */
     if (a.conf_fd >= 0) {
@@ -148,7 +148,7 @@ static int main_worker(int argc, char **argv)
     log_setup("worker", main_cfg.log_level);
     sb = scoreboard_attach(a.scoreboard_fd, err, sizeof(err));
     close(a.scoreboard_fd);
-    if (sb == NULL || a.slot >= sb->n_slots) {
+    if (sb == NULL || (!a.lane && a.slot >= sb->n_slots)) {
         log_error("worker cannot start", LOG_S("error", sb == NULL ? err : "slot out of range"));
         goto fail;
     }
@@ -157,7 +157,8 @@ static int main_worker(int argc, char **argv)
         goto fail;
     }
     o = (serve_opts_t){ .cfg = &main_cfg, .listen_fd = a.listen_fd, .sb = sb, .slot = a.slot,
-                        .ready_fd = a.ready_fd };
+                        .ready_fd = a.ready_fd, .lane = a.lane,
+                        .pool_listen_fd = a.pool_listen_fd };
     rc = serve_worker(&o);
     curl_global_cleanup();
 fail:
@@ -170,10 +171,11 @@ int main(int argc, char **argv)
 {
     char err[1024], exe[PATH_MAX], pid_file[CONFIG_PATH_MAX + 16],
          swap_file[CONFIG_PATH_MAX + 16];
-    int fd, rc, check_only = argc == 2 && strcmp(argv[1], "--check-config") == 0;
+    int fd, lane_fd = -1, rc, check_only = argc == 2 && strcmp(argv[1], "--check-config") == 0;
     pool_opts_t opts;
 
-    if (argc > 1 && strcmp(argv[1], POOL_WORKER_FLAG) == 0)
+    if (argc > 1 && (strcmp(argv[1], POOL_WORKER_FLAG) == 0 ||
+                     strcmp(argv[1], POOL_LANE_FLAG) == 0))
         return main_worker(argc, argv);
     if (argc == 2 && strcmp(argv[1], "--reload") == 0)
         return main_reload();
@@ -211,10 +213,22 @@ int main(int argc, char **argv)
         config_free(&main_cfg);
         return 2;
     }
+    if (main_cfg.status_listen[0] != '\0') {
+        lane_fd = listen_open(main_cfg.status_listen, main_cfg.socket_mode, err, sizeof(err));
+        if (lane_fd < 0) {
+            log_error("cannot listen", LOG_S("error", err),
+                      LOG_S("setting", "MCPGW_STATUS_SOCKET"));
+            close(fd);
+            listen_cleanup(main_cfg.listen);
+            config_free(&main_cfg);
+            return 2;
+        }
+    }
     for (size_t i = 0; i < main_cfg.n_upstreams; i++)
         log_info("upstream", LOG_S("name", main_cfg.upstreams[i].name),
                  LOG_S("url", main_cfg.upstreams[i].url_shown));
-    log_info("listening", LOG_S("socket", main_cfg.listen));
+    log_info("listening", LOG_S("socket", main_cfg.listen),
+             LOG_S("status_socket", lane_fd >= 0 ? main_cfg.status_listen : NULL));
     main_runtime_file(pid_file, sizeof(pid_file), main_cfg.runtime_dir, "pool.pid");
     main_runtime_file(swap_file, sizeof(swap_file), main_cfg.runtime_dir, "pool.swap");
     opts = (pool_opts_t){
@@ -236,12 +250,17 @@ int main(int argc, char **argv)
         .conf_max = MAIN_CONF_MAX,
         .conf_check = main_check_upstreams,
         .conf_ctx = &main_cfg,
+        .lane_fd = lane_fd,
         .pid_file = pid_file,
         .swap_file = swap_file,
     };
     rc = pool_run(&opts, fd);
     close(fd);
     listen_cleanup(main_cfg.listen);
+    if (lane_fd >= 0) {
+        close(lane_fd);
+        listen_cleanup(main_cfg.status_listen);
+    }
     config_free(&main_cfg);
     return rc;
 }

@@ -96,6 +96,10 @@ struct pool {
     /* timers */
     long long next_reduce, next_sample, listen_quiet_until;
     int ondemand_wanted;
+    /* the status lane */
+    pid_t lane_pid, lane_old;   /* the lane; one a swap replaced that is still ending */
+    unsigned lane_gen;
+    long long lane_started_ms, lane_next_start;
     /* hot swap */
     struct pool_swap swap;
     int swap_pending;
@@ -153,6 +157,20 @@ int pool_worker_args(int argc, char **argv, pool_worker_args_t *out, char *err, 
 {
     long v[5];
 
+    if (argc == 6 && strcmp(argv[1], POOL_LANE_FLAG) == 0) {
+        for (int i = 0; i < 4; i++) {
+            if (pool_parse_fd(argv[2 + i], i == 3 ? -1 : 0, &v[i]) < 0) {
+                snprintf(err, errlen, "%s: argument %d \"%s\" is not a valid number",
+                         POOL_LANE_FLAG, i + 1, argv[2 + i]);
+                return -1;
+            }
+        }
+        *out = (pool_worker_args_t){
+            .lane = 1, .listen_fd = (int)v[0], .pool_listen_fd = (int)v[1],
+            .scoreboard_fd = (int)v[2], .ready_fd = -1, .conf_fd = (int)v[3],
+        };
+        return 0;
+    }
     if (argc != 7 || strcmp(argv[1], POOL_WORKER_FLAG) != 0) {
         snprintf(err, errlen, "usage: %s SLOT LISTEN_FD SCOREBOARD_FD READY_FD CONF_FD",
                  POOL_WORKER_FLAG);
@@ -169,11 +187,13 @@ int pool_worker_args(int argc, char **argv, pool_worker_args_t *out, char *err, 
         snprintf(err, errlen, "%s: slot %ld out of range", POOL_WORKER_FLAG, v[0]);
         return -1;
     }
+    out->lane = 0;
     out->slot = (unsigned)v[0];
     out->listen_fd = (int)v[1];
     out->scoreboard_fd = (int)v[2];
     out->ready_fd = (int)v[3];
     out->conf_fd = (int)v[4];
+    out->pool_listen_fd = -1;
     return 0;
 }
 
@@ -345,13 +365,12 @@ static void pool_inherit(int fd)
         fcntl(fd, F_SETFD, flags & ~FD_CLOEXEC);
 }
 
-/* In the child between fork and exec. */
+/* In the child between fork and exec: keep fds[0..n) (the others stay close-on-exec)
+ * and run argv from exe_fd. */
 __attribute__((noreturn))
-static void pool_child(const struct pool *p, unsigned slot, int exe_fd, int conf_fd,
-                       int ready_w)
+static void pool_exec_child(const struct pool *p, int exe_fd, char *const argv[],
+                            const int *fds, size_t n)
 {
-    char a[5][16];
-    char *argv[] = { (char *)p->o->exe, POOL_WORKER_FLAG, a[0], a[1], a[2], a[3], a[4], NULL };
     sigset_t none;
 
     sigemptyset(&none);
@@ -360,16 +379,9 @@ static void pool_child(const struct pool *p, unsigned slot, int exe_fd, int conf
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     if (getppid() != p->self)
         _exit(1);
-    pool_inherit(p->listen_fd);
-    pool_inherit(p->sb_fd);
-    pool_inherit(ready_w);
-    if (conf_fd >= 0)
-        pool_inherit(conf_fd);
-    snprintf(a[0], sizeof(a[0]), "%u", slot);
-    snprintf(a[1], sizeof(a[1]), "%d", p->listen_fd);
-    snprintf(a[2], sizeof(a[2]), "%d", p->sb_fd);
-    snprintf(a[3], sizeof(a[3]), "%d", ready_w);
-    snprintf(a[4], sizeof(a[4]), "%d", conf_fd);
+    for (size_t i = 0; i < n; i++)
+        if (fds[i] >= 0)
+            pool_inherit(fds[i]);
     /* The program descriptor stays open across exec: a #! script is run by its
      * interpreter through /dev/fd/N, which a close-on-exec descriptor no longer names by
      * then (so do tools that re-exec, such as valgrind).  The worker merely inherits a
@@ -378,6 +390,95 @@ static void pool_child(const struct pool *p, unsigned slot, int exe_fd, int conf
     fexecve(exe_fd, argv, environ);
     log_error("worker exec failed", LOG_S("exe", p->o->exe), LOG_S("error", strerror(errno)));
     _exit(127);
+}
+
+/* A worker's command line (pool.h). */
+__attribute__((noreturn))
+static void pool_child(const struct pool *p, unsigned slot, int exe_fd, int conf_fd,
+                       int ready_w)
+{
+    char a[5][16];
+    char *argv[] = { (char *)p->o->exe, POOL_WORKER_FLAG, a[0], a[1], a[2], a[3], a[4], NULL };
+    const int fds[] = { p->listen_fd, p->sb_fd, ready_w, conf_fd };
+
+    snprintf(a[0], sizeof(a[0]), "%u", slot);
+    snprintf(a[1], sizeof(a[1]), "%d", p->listen_fd);
+    snprintf(a[2], sizeof(a[2]), "%d", p->sb_fd);
+    snprintf(a[3], sizeof(a[3]), "%d", ready_w);
+    snprintf(a[4], sizeof(a[4]), "%d", conf_fd);
+    pool_exec_child(p, exe_fd, argv, fds, sizeof(fds) / sizeof(fds[0]));
+}
+
+/* ------------------------------------------------------------ the status lane */
+
+/* One process outside the slots on a socket of its own (opts.lane_fd), for /health and
+ * /status: php-fpm's pm.status_listen.  It runs the accepted program, restarts when it
+ * ends (a second apart at most once it dies young), and is replaced after each swap. */
+static void pool_lane_start(struct pool *p, long long now)
+{
+    char a[4][16];
+    char *argv[] = { (char *)p->o->exe, POOL_LANE_FLAG, a[0], a[1], a[2], a[3], NULL };
+    const int fds[] = { p->o->lane_fd, p->listen_fd, p->sb_fd, p->conf_fd };
+    pid_t pid;
+
+    if (p->o->lane_fd <= 0 || p->lane_pid != 0 || p->stopping || now < p->lane_next_start)
+        return;
+    snprintf(a[0], sizeof(a[0]), "%d", p->o->lane_fd);
+    snprintf(a[1], sizeof(a[1]), "%d", p->listen_fd);
+    snprintf(a[2], sizeof(a[2]), "%d", p->sb_fd);
+    snprintf(a[3], sizeof(a[3]), "%d", p->conf_fd);
+    pid = fork();
+    if (pid < 0) {
+        log_error("fork failed", LOG_S("error", strerror(errno)));
+        p->lane_next_start = now + POOL_QUICK_DEATH_MS;
+        return;
+    }
+    if (pid == 0)
+        pool_exec_child(p, p->exe_fd, argv, fds, sizeof(fds) / sizeof(fds[0]));
+    p->lane_pid = pid;
+    p->lane_gen = p->gen;
+    p->lane_started_ms = now;
+    log_info("status lane started", LOG_I("worker_pid", pid), LOG_I("generation", p->gen));
+}
+
+/* After a swap: the lane gets the new program too.  The old one finishes what it has;
+ * connections arriving meanwhile wait in the socket's queue for the new one. */
+static void pool_lane_replace(struct pool *p)
+{
+    if (p->lane_pid == 0 || p->lane_gen == p->gen)
+        return;
+    kill(p->lane_pid, SIGTERM);
+    p->lane_old = p->lane_pid;
+    p->lane_pid = 0;
+    p->lane_next_start = 0;
+}
+
+/* 1 when pid was the lane (or an old one): handled. */
+static int pool_lane_reaped(struct pool *p, pid_t pid, int status, long long now)
+{
+    char how[64];
+
+    if (pid == 0 || (pid != p->lane_pid && pid != p->lane_old))
+        return 0;
+    if (WIFSIGNALED(status))
+        snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
+    else
+        snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+    if (pid == p->lane_old) {
+        p->lane_old = 0;
+        log_info("status lane replaced", LOG_I("worker_pid", pid), LOG_S("how", how));
+        return 1;
+    }
+    p->lane_pid = 0;
+    if (p->stopping) {
+        log_info("status lane stopped", LOG_I("worker_pid", pid), LOG_S("how", how));
+    } else {
+        log_warn("status lane ended; restarting it", LOG_I("worker_pid", pid),
+                 LOG_S("how", how), LOG_I("lived_ms", now - p->lane_started_ms));
+        if (now - p->lane_started_ms < POOL_QUICK_DEATH_MS)
+            p->lane_next_start = now + POOL_QUICK_DEATH_MS;
+    }
+    return 1;
 }
 
 /* Start one worker from exe_fd with configuration conf_fd.  Returns the slot, or -1
@@ -725,6 +826,7 @@ static void pool_swap_step(struct pool *p)
         pool_write_swap_result(p, 1, NULL);
         pool_swap_end_fds(p);
         p->swap.active = 0;
+        pool_lane_replace(p);
         return;
     }
     /* The first step also runs with no worker to replace (ondemand at rest): the new
@@ -952,6 +1054,8 @@ static void pool_reap(struct pool *p)
 
         if (pid <= 0)
             return;
+        if (pool_lane_reaped(p, pid, status, pool_now_ms()))
+            continue;
         for (i = 0; i < p->n_slots && p->slots[i].pid != pid; i++)
             ;
         if (i < p->n_slots)
@@ -986,11 +1090,15 @@ static void pool_signal_all(struct pool *p, int sig)
     for (unsigned i = 0; i < p->n_slots; i++)
         if (p->slots[i].pid > 0)
             kill(p->slots[i].pid, sig);
+    if (p->lane_pid > 0)
+        kill(p->lane_pid, sig);
+    if (p->lane_old > 0)
+        kill(p->lane_old, sig);
 }
 
 static int pool_live_pids(const struct pool *p)
 {
-    int n = 0;
+    int n = (p->lane_pid > 0) + (p->lane_old > 0);
 
     for (unsigned i = 0; i < p->n_slots; i++)
         n += p->slots[i].pid > 0;
@@ -1085,6 +1193,8 @@ static int pool_wait_ms(const struct pool *p, long long now)
             wait = 0;
         if (p->swap.active && p->swap.probation_end > now)
             POOL_UNTIL(p->swap.probation_end);
+        if (p->o->lane_fd > 0 && p->lane_pid == 0)
+            POOL_UNTIL(p->lane_next_start);
         for (unsigned i = 0; i < p->n_slots; i++) {
             const struct pool_slot *s = &p->slots[i];
             long long busy;
@@ -1254,6 +1364,7 @@ int pool_run(const pool_opts_t *o, int listen_fd)
                 pool_swap_begin(&p);
             pool_swap_step(&p);
             pool_maintain(&p, now);
+            pool_lane_start(&p, now);
             pool_sample_queue(&p, now);
         } else if (pool_live_pids(&p) == 0) {
             break;
@@ -1270,6 +1381,10 @@ int pool_run(const pool_opts_t *o, int listen_fd)
                 for (unsigned i = 0; i < p.n_slots; i++)
                     if (p.slots[i].pid == pid)
                         p.slots[i].pid = 0;
+                if (p.lane_pid == pid)
+                    p.lane_pid = 0;
+                if (p.lane_old == pid)
+                    p.lane_old = 0;
             }
             rc = 1;
             break;

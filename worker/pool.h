@@ -27,6 +27,7 @@
 #include <stddef.h>
 
 #define POOL_WORKER_FLAG "--worker"
+#define POOL_LANE_FLAG   "--lane"
 
 enum pool_mode { POOL_STATIC, POOL_DYNAMIC, POOL_ONDEMAND };
 
@@ -53,6 +54,10 @@ typedef struct pool_opts {
     size_t conf_max;            /* largest accepted conf_path file */
     pool_conf_check_fn conf_check;  /* validates each copy (NULL: none) */
     void *conf_ctx;
+    int lane_fd;                /* the status lane's listening socket; -1 or 0 (left
+                                 * unset; fd 0 is never a socket of ours) for none:
+                                 * one more process from exe, outside the slots, kept
+                                 * running and replaced by each hot swap */
     const char *pid_file;       /* our pid, written at start, removed at exit (NULL: none) */
     const char *swap_file;      /* one JSON line per finished hot swap (NULL: none) */
 } pool_opts_t;
@@ -62,13 +67,19 @@ typedef struct pool_opts {
  * pool could not start (logged). */
 int pool_run(const pool_opts_t *opts, int listen_fd);
 
-/* What a worker was given on its command line (argv[1] is POOL_WORKER_FLAG). */
+/* What a worker was given on its command line: argv[1] is POOL_WORKER_FLAG, or
+ * POOL_LANE_FLAG for the status lane, started as
+ *     <exe> --lane LANE_FD POOL_LISTEN_FD SCOREBOARD_FD CONF_FD
+ * (it accepts on LANE_FD, has no slot and no ready pipe, and reports POOL_LISTEN_FD's
+ * queue on /status). */
 typedef struct pool_worker_args {
-    unsigned slot;
-    int listen_fd, scoreboard_fd, ready_fd, conf_fd;    /* conf_fd -1: none */
+    int lane;
+    unsigned slot;                                      /* workers only */
+    int listen_fd, scoreboard_fd, ready_fd, conf_fd;    /* ready_fd, conf_fd -1: none */
+    int pool_listen_fd;                                 /* the lane only, else -1 */
 } pool_worker_args_t;
 
-/* Parse a worker's argv.  0, or -1 with err. */
+/* Parse a worker's or the lane's argv.  0, or -1 with err. */
 int pool_worker_args(int argc, char **argv, pool_worker_args_t *out, char *err, size_t errlen);
 
 /* The `--reload` command: send SIGHUP (with a token, by sigqueue) to the pid in pid_file

@@ -100,7 +100,7 @@ static void serve_mark_busy(const serve_opts_t *o, FCGX_Request *fcgi)
 /* Tell the master we are ready: one byte on the pipe, then close it. */
 static void serve_report_ready(const serve_opts_t *o)
 {
-    if (o->sb != NULL)
+    if (o->sb != NULL && !o->lane)
         scoreboard_worker_ready(o->sb, o->slot);
     if (o->ready_fd >= 0) {
         ssize_t w;
@@ -147,7 +147,7 @@ int serve_worker(const serve_opts_t *o)
         gateway_close(&g);
         return 1;
     }
-    status_attach(o->sb, o->listen_fd);
+    status_attach(o->sb, o->pool_listen_fd >= 0 ? o->pool_listen_fd : o->listen_fd);
     serve_report_ready(o);
     while (!serve_stop) {
         struct timespec t0;
@@ -161,7 +161,7 @@ int serve_worker(const serve_opts_t *o)
             continue;
         }
         clock_gettime(CLOCK_MONOTONIC, &t0);
-        if (o->sb != NULL)
+        if (o->sb != NULL && !o->lane)
             serve_mark_busy(o, &fcgi);
         serve_one(&g, &fcgi);
         /* Finish before retiring: it flushes and closes the connection, so lighttpd has
@@ -169,18 +169,18 @@ int serve_worker(const serve_opts_t *o)
         FCGX_Finish_r(&fcgi);
         ms = (long long)serve_ms_since(&t0);
         if (cfg->slow_ms > 0 && ms >= cfg->slow_ms)
-            log_warn("slow request", LOG_S("request", o->sb != NULL ?
+            log_warn("slow request", LOG_S("request", o->sb != NULL && !o->lane ?
                      o->sb->slots[o->slot].request : NULL), LOG_I("duration_ms", ms),
                      LOG_I("slow_ms", cfg->slow_ms));
-        if (o->sb != NULL)
+        if (o->sb != NULL && !o->lane)
             scoreboard_request_end(o->sb, o->slot, ms, cfg->slow_ms);
         served++;
-        if (cfg->max_requests > 0 && served >= cfg->max_requests) {
+        if (!o->lane && cfg->max_requests > 0 && served >= cfg->max_requests) {
             log_debug("worker retiring", LOG_I("requests", served));
             break;
         }
     }
-    if (o->sb != NULL)
+    if (o->sb != NULL && !o->lane)
         scoreboard_worker_leaving(o->sb, o->slot);
     status_detach();
     FCGX_Free(&fcgi, 1);

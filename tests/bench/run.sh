@@ -420,7 +420,8 @@ stop static
 start floor "$OUT/floor" "$TMP/floor/fcgi.sock" "$WORKERS"
 wait_for "floor socket" test -S "$TMP/floor/fcgi.sock"
 start floor_httpd env "${LTPD_ENV[@]}" MCPGW_PORT="$P_FLOOR" MCPGW_RUNTIME_DIR="$TMP/floor" \
-    MCPGW_SOCKET="$TMP/floor/fcgi.sock" lighttpd -D -f "$ROOT/lighttpd.conf"
+    MCPGW_SOCKET="$TMP/floor/fcgi.sock" MCPGW_STATUS_BACKEND="$TMP/floor/fcgi.sock" \
+    lighttpd -D -f "$ROOT/lighttpd.conf"
 URL=http://127.0.0.1:$P_FLOOR/health
 wait_for "lighttpd (floor) on port $P_FLOOR" http_ok "$URL"
 expect "floor" '{"status":"ok"}' "$(curl -sS "$URL")"
@@ -439,7 +440,8 @@ start pool env MCPGW_RUNTIME_DIR="$TMP/gw" MCPGW_UPSTREAMS="$TMP/gw/upstreams.js
     MCPGW_POOL_STOP_TIMEOUT=5 MCPGW_BIND=127.0.0.1 "$BUILD/mcpgw-pool"
 wait_for "mcpgw-pool socket" test -S "$TMP/gw/fcgi.sock"
 start gw_httpd env "${LTPD_ENV[@]}" MCPGW_PORT="$P_GW" MCPGW_RUNTIME_DIR="$TMP/gw" \
-    MCPGW_SOCKET="$TMP/gw/fcgi.sock" lighttpd -D -f "$ROOT/lighttpd.conf"
+    MCPGW_SOCKET="$TMP/gw/fcgi.sock" MCPGW_STATUS_BACKEND="$TMP/gw/status.sock" \
+    lighttpd -D -f "$ROOT/lighttpd.conf"
 GW=http://127.0.0.1:$P_GW
 wait_for "mcpgw /health on port $P_GW" http_ok "$GW/health"
 

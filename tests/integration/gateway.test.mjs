@@ -8,7 +8,7 @@ import { mkdtempSync, writeFileSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startStack, waitFor, childrenOf, commOf, TESTS } from './stack.mjs';
+import { startStack, waitFor, childrenOf, workersOf, commOf, TESTS } from './stack.mjs';
 
 const run = promisify(execFile);
 const INSPECTOR = path.join(TESTS, 'node_modules/.bin/mcp-inspector');
@@ -428,11 +428,11 @@ describe('mcpgw end to end', () => {
     it('kill -9 of a worker is followed by a respawn and the next request succeeds', async () => {
       const pool = childrenOf(S.gw.pid).find((p) => commOf(p) === 'mcpgw-pool');
       assert.ok(pool, 'pool process not found under the entrypoint');
-      const before = childrenOf(pool);
+      const before = workersOf(pool);
       assert.equal(before.length, 2);
       process.kill(before[0], 'SIGKILL');
       await waitFor('respawn', () => {
-        const now = childrenOf(pool);
+        const now = workersOf(pool);
         return now.length === 2 && !now.includes(before[0]);
       }, 5000);
       for (let i = 0; i < 10; i++) await assertStillServing();

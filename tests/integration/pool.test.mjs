@@ -9,7 +9,7 @@ import { copyFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { startStack, waitFor, childrenOf, freePort, ROOT, BUILD } from './stack.mjs';
+import { startStack, waitFor, childrenOf, workersOf, commOf, freePort, ROOT, BUILD } from './stack.mjs';
 
 const run = promisify(execFile);
 const BUILT_POOL = path.join(BUILD, 'mcpgw-pool');
@@ -32,7 +32,7 @@ function replaceFile(dst, { from, text }) {
 }
 
 const masterPid = (S) => Number(readFileSync(path.join(S.dir, 'pool.pid'), 'utf8'));
-const workerPids = (S) => childrenOf(masterPid(S)).sort((a, b) => a - b);
+const workerPids = (S) => workersOf(masterPid(S)).sort((a, b) => a - b);
 
 async function status(S, query = '') {
   const r = await fetch(`${S.base}/status${query}`);
@@ -158,24 +158,31 @@ describe('process manager: static pool', () => {
     assert.deepEqual(full.workers.map((w) => w.pid).sort((a, b) => a - b), workerPids(S));
   });
 
-  it('/status figures follow the load: busy workers, max active, max children reached, slow requests', async () => {
+  it('/status figures follow the load, and /health and /status answer with every worker busy', async () => {
     const s0 = await status(S);
     // One session per call, so each sleeper has an upstream session of its own.
-    const sids = await Promise.all([1, 2, 3].map(() => openSession(S)));
-    const calls = sids.map((sid) => sleepCall(S, sid, 1200));
-    // Three workers sleep upstream; the /status request itself is the fourth busy one.
-    await waitFor('three busy workers', async () => (await status(S)).active === 4, 5000, 50);
+    const sids = await Promise.all([1, 2, 3, 4].map(() => openSession(S)));
+    const calls = sids.map((sid) => sleepCall(S, sid, 1500));
+    // All four workers sleep upstream: the status lane still answers.
+    await waitFor('four busy workers', async () => (await status(S)).active === 4, 5000, 50);
+    const t0 = Date.now();
+    const h = await fetch(`${S.base}/health`);
+    assert.equal(h.status, 200);
+    const { stdout } = await run(path.join(BUILD, 'mcpgw-entrypoint'), ['--health'],
+      { env: { ...process.env, MCPGW_PORT: String(S.ports.gw) }, timeout: 5000 });
+    assert.equal(stdout, '');
+    assert.ok(Date.now() - t0 < 1000, `/health and --health took ${Date.now() - t0} ms with every worker busy`);
     const results = await Promise.all(calls);
     for (const r of results) assert.equal(r.status, 200, r.text);
     const s1 = await status(S);
     assert.ok(s1.accepted >= s0.accepted + 8, `accepted ${s0.accepted} -> ${s1.accepted}`);
     assert.equal(s1.max_active, 4);
     assert.ok(s1.max_children_reached > s0.max_children_reached, 'max children reached not counted');
-    assert.ok(s1.slow_requests >= s0.slow_requests + 3, `slow ${s0.slow_requests} -> ${s1.slow_requests}`);
+    assert.ok(s1.slow_requests >= s0.slow_requests + 4, `slow ${s0.slow_requests} -> ${s1.slow_requests}`);
     // A worker marks itself idle just after its answer left: poll for the settled state.
-    await waitFor('all idle but the /status one', async () => {
+    await waitFor('all idle', async () => {
       const s = await status(S);
-      return s.active === 1 && s.idle === 3;
+      return s.active === 0 && s.idle === 4;
     }, 2000, 20);
     assert.ok(logLines(S).some((l) => l.msg === 'slow request' && l.level === 'warn'), 'no slow request log line');
   });
@@ -330,7 +337,7 @@ wrk.headers["Mcp-Session-Id"] = "${sid}"
     const sid = await openSession(S);
     const t0 = Date.now();
     const call = sleepCall(S, sid, 15000);
-    await waitFor('a busy worker', async () => (await status(S)).active >= 2, 3000, 20);
+    await waitFor('a busy worker', async () => (await status(S)).active >= 1, 3000, 20);
     const r = await reload(S);                  // asks the busy worker to stop
     assert.equal(r.code, 0, r.out);
     const res = await call;
@@ -346,7 +353,7 @@ wrk.headers["Mcp-Session-Id"] = "${sid}"
     let killed = 0;
     const end = Date.now() + 2500;
     while (Date.now() < end) {
-      for (const p of childrenOf(master)) {
+      for (const p of workersOf(master)) {
         try { process.kill(p, 'SIGKILL'); killed++; } catch { /* already gone */ }
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -359,7 +366,8 @@ wrk.headers["Mcp-Session-Id"] = "${sid}"
     assert.ok(killed >= 5, `only ${killed} kills`);
     // Unbounded, 4 slots respawning every 20 ms would start ~500 workers in 2.5 s.
     assert.ok(started <= 14, `${started} workers started during the burst`);
-    await waitFor('a worker back after the hold', async () => (await fetch(`${S.base}/health`)).status === 200, 10000, 100);
+    // /ready needs a pool worker (/health and /status are the status lane's).
+    await waitFor('a worker back after the hold', async () => (await fetch(`${S.base}/ready`)).status === 200, 10000, 100);
     const s = await status(S);
     assert.equal(s.crash_burst, true);
     assert.ok(s.crashes >= 5);
@@ -392,7 +400,7 @@ wrk.headers["Accept"] = "application/json, text/event-stream"
     const lines = logLines(S, from);
     assert.ok(lines.every((l) => l.msg !== 'worker retired' || l.requests === 1), 'a worker served more than one');
     assert.equal(lines.filter((l) => l.msg.startsWith('worker crashed') || l.msg === 'worker failed to start').length, 0);
-    assert.equal(workerPids(S).length, 4);
+    await waitFor('four workers', () => workerPids(S).length === 4, 3000, 20);
   });
 
   it('/status is refused to peers outside MCPGW_STATUS_ALLOW', async () => {
@@ -415,9 +423,9 @@ describe('process manager: dynamic pool', () => {
 
   it('grows with busy workers up to the load and shrinks back to the spare bound', async () => {
     assert.ok(workerPids(S).length <= 2, `started with ${workerPids(S).length}`);
-    const sids = await Promise.all([1, 2, 3, 4].map(() => openSession(S)));
+    const sids = await Promise.all([1, 2, 3, 4, 5].map(() => openSession(S)));
     const calls = sids.map((sid) => sleepCall(S, sid, 1500));
-    // Four sleepers and this /status request: five busy workers where one was started.
+    // Five sleepers: five busy workers where one was started (/status is the lane's).
     let seen;
     await waitFor('five busy workers', async () => {
       seen = await status(S);
@@ -427,7 +435,7 @@ describe('process manager: dynamic pool', () => {
     assert.ok(seen.total >= 5 && seen.total <= 6, `total ${seen.total}`);
     for (const r of await Promise.all(calls)) assert.equal(r.status, 200, r.text);
     // Surplus idle workers go one per second until at most MCPGW_PM_MAX_SPARE are idle.
-    await waitFor('shrink', () => workerPids(S).length <= 3, 8000, 100);
+    await waitFor('shrink', () => workerPids(S).length <= 2, 8000, 100);
     const s2 = await status(S);
     assert.ok(s2.idle <= 2 && s2.idle >= 1, `idle ${s2.idle}`);
     assert.ok(s2.max_active >= 5, `max_active ${s2.max_active}`);

@@ -147,6 +147,11 @@ export function childrenOf(pid) {
   return readFileSync(f, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
 }
 
+/* The pool master's workers (not its status lane, "mcpgw-lane"). */
+export function workersOf(master) {
+  return childrenOf(master).filter((p) => commOf(p) === 'mcpgw-worker');
+}
+
 export function commOf(pid) {
   try { return readFileSync(`/proc/${pid}/comm`, 'utf8').trim(); } catch { return ''; }
 }
