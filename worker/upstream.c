@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "jsonrpc.h"
+#include "log.h"
 #include "sse.h"
 
 /* Longest Mcp-Session-Id we accept from an upstream (the spec asks for visible ASCII,
@@ -58,6 +59,9 @@ typedef struct xfer {
     int out_of_memory;
     int bad_session_id;
     long timeout_ms;              /* this exchange's limit: the upstream's, or less */
+    cJSON *to_upstream;           /* our answers to requests the upstream sent us in its
+                                     stream, not sent yet (array, or NULL) */
+    const char *session_id, *protocol_version;   /* of the exchange, for those answers */
 } xfer_t;
 
 static long long up_now_ms(void)
@@ -174,6 +178,91 @@ static void up_note_notification(xfer_t *x, const cJSON *m)
             x->reply->list_changed |= changed[i].bit;
 }
 
+static struct curl_slist *up_headers(const upstream_t *u, const char *session_id,
+                                     const char *protocol_version, int post);
+
+static size_t up_discard(char *p, size_t size, size_t n, void *ctx)
+{
+    (void)p;
+    (void)ctx;
+    return size * n;
+}
+
+/* A request the upstream sent inside its answer (MCP lets a server ask its client
+ * something before it answers: ping, sampling, elicitation, roots).  The gateway
+ * declares no client capabilities, so it answers ping and refuses the rest at once;
+ * unanswered, the upstream would hold its answer until our time limit.  The answers
+ * are queued here and sent by up_answer_upstream between reads. */
+#define UP_TO_UPSTREAM_MAX 16
+
+static void up_queue_answer(xfer_t *x, const cJSON *m)
+{
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(m, "id");
+    const cJSON *method = cJSON_GetObjectItemCaseSensitive(m, "method");
+    cJSON *a;
+
+    if (!cJSON_IsString(method) || (!cJSON_IsString(id) && !cJSON_IsNumber(id)))
+        return;
+    if (x->to_upstream == NULL)
+        x->to_upstream = cJSON_CreateArray();
+    if (x->to_upstream == NULL || cJSON_GetArraySize(x->to_upstream) >= UP_TO_UPSTREAM_MAX)
+        return;
+    a = cJSON_CreateObject();
+    cJSON_AddStringToObject(a, "jsonrpc", "2.0");
+    cJSON_AddItemToObject(a, "id", cJSON_Duplicate(id, 1));
+    if (strcmp(method->valuestring, "ping") == 0) {
+        cJSON_AddItemToObject(a, "result", cJSON_CreateObject());
+    } else {
+        cJSON *e = cJSON_AddObjectToObject(a, "error");
+        char msg[200];
+
+        snprintf(msg, sizeof(msg), "the mcpgw gateway does not support %.100s (it declares no "
+                 "client capabilities)", method->valuestring);
+        cJSON_AddNumberToObject(e, "code", -32601);
+        cJSON_AddStringToObject(e, "message", msg);
+    }
+    cJSON_AddItemToArray(x->to_upstream, a);
+}
+
+/* Send the queued answers, each as a POST of its own on a connection of its own (the
+ * kept one is busy with the stream they belong to).  Best effort: an upstream that
+ * does not take them times out as it would have anyway. */
+static void up_answer_upstream(upstream_t *u, xfer_t *x)
+{
+    cJSON *a;
+
+    while (x->to_upstream != NULL && (a = cJSON_DetachItemFromArray(x->to_upstream, 0)) != NULL) {
+        struct curl_slist *hdrs = up_headers(u, x->session_id, x->protocol_version, 1);
+        char *json = cJSON_PrintUnformatted(a);
+        CURL *c = curl_easy_init();
+        CURLcode rc = CURLE_OK;
+        long status = 0;
+
+#define UP_SET(opt, val) do { if (rc == CURLE_OK) rc = curl_easy_setopt(c, opt, val); } while (0)
+        if (c != NULL && hdrs != NULL && json != NULL) {
+            UP_SET(CURLOPT_URL, u->conf->url);
+            UP_SET(CURLOPT_PROTOCOLS_STR, "http,https");
+            UP_SET(CURLOPT_NOSIGNAL, 1L);
+            UP_SET(CURLOPT_HTTPHEADER, hdrs);
+            UP_SET(CURLOPT_POSTFIELDS, json);
+            UP_SET(CURLOPT_TIMEOUT_MS, UPSTREAM_DELETE_TIMEOUT_MS);
+            UP_SET(CURLOPT_CONNECTTIMEOUT_MS, u->conf->connect_timeout_ms);
+            UP_SET(CURLOPT_WRITEFUNCTION, up_discard);
+            if (rc == CURLE_OK)
+                rc = curl_easy_perform(c);
+            curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+            if (rc != CURLE_OK || status >= 300)
+                log_debug("upstream did not take our answer to its request",
+                          LOG_S("upstream", u->conf->name), LOG_I("status", status));
+        }
+#undef UP_SET
+        curl_easy_cleanup(c);
+        curl_slist_free_all(hdrs);
+        free(json);
+        cJSON_Delete(a);
+    }
+}
+
 /* Look at one message; keep it (detached from its parent, if any) when it answers our
  * request.  Returns 1 once the answer is held. */
 static int up_consider(xfer_t *x, cJSON *parent, cJSON *m)
@@ -183,7 +272,10 @@ static int up_consider(xfer_t *x, cJSON *parent, cJSON *m)
     if (!cJSON_IsObject(m))
         return 0;
     if (!up_is_response(m)) {
-        up_note_notification(x, m);
+        if (cJSON_GetObjectItemCaseSensitive(m, "id") != NULL)
+            up_queue_answer(x, m);
+        else
+            up_note_notification(x, m);
         return 0;
     }
     if (x->req_id == NULL || x->got_answer)
@@ -492,6 +584,7 @@ static CURLcode up_run(upstream_t *u, xfer_t *x, int *abandoned)
             done = 1;
             break;
         }
+        up_answer_upstream(u, x);
         if (running == 0)
             break;
         if (x->got_answer) {
@@ -583,6 +676,8 @@ static int up_check_args(const char *session_id, const char *protocol_version,
 
 static void up_xfer_free(xfer_t *x)
 {
+    cJSON_Delete(x->to_upstream);
+    x->to_upstream = NULL;
     if (x->sse_active)
         sse_free(&x->sse);
     x->sse_active = 0;
@@ -632,6 +727,8 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
         return -1;
     }
     x.reply = reply;
+    x.session_id = session_id;
+    x.protocol_version = protocol_version;
     if (cJSON_GetObjectItemCaseSensitive(msg, "method") != NULL)
         x.req_id = cJSON_GetObjectItemCaseSensitive(msg, "id");
     if (up_check_args(session_id, protocol_version, err, errlen) != 0)

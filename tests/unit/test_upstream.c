@@ -575,6 +575,47 @@ Test(upstream, answers_that_are_not_valid_json_text_are_refused_by_name)
     upstream_reply_free(&r);
 }
 
+static int h_server_asks(srv_t *s, int fd, int idx)
+{
+    (void)s;
+    if (idx > 0) {          /* our answers to its requests */
+        send_str(fd, "HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n");
+        return 0;
+    }
+    sse_head(fd);
+    sse_chunk(fd, "data: {\"jsonrpc\":\"2.0\",\"id\":\"srv-1\",\"method\":\"ping\"}\n\n"
+                  "data: {\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"sampling/createMessage\","
+                  "\"params\":{}}\n\n");
+    pause_ms(50);
+    sse_chunk(fd, "data: {\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"v\":1}}\n\n");
+    sse_end(fd);
+    return 0;
+}
+
+Test(upstream, requests_inside_an_answer_are_answered_at_once)
+{
+    upstream_reply_t r;
+    srv_req_t a, b;
+
+    start(h_server_asks);
+    cr_assert_eq(post(request(1), "sess-1", "2025-11-25", &r), 0, "%s", ERR);
+    cr_assert_eq(result_int(&r, "v"), 1);
+    upstream_reply_free(&r);
+    cr_assert_eq(srv_requests(S), 3, "the two requests were not answered");
+    pthread_mutex_lock(&S->mu);
+    a = S->reqs[1];
+    b = S->reqs[2];
+    pthread_mutex_unlock(&S->mu);
+    /* ping gets an empty result; what a gateway without client capabilities cannot do is
+     * refused, both in the upstream's session. */
+    cr_expect(strstr(a.body, "\"id\":\"srv-1\"") != NULL && strstr(a.body, "\"result\":{}") != NULL,
+              "%s", a.body);
+    cr_expect(strstr(b.body, "\"id\":7") != NULL && strstr(b.body, "-32601") != NULL &&
+              strstr(b.body, "sampling/createMessage") != NULL, "%s", b.body);
+    cr_expect(strstr(a.head, "Mcp-Session-Id: sess-1") != NULL, "%s", a.head);
+    cr_expect(strstr(b.head, "MCP-Protocol-Version: 2025-11-25") != NULL, "%s", b.head);
+}
+
 /* ---- SSE answers ---- */
 
 static int h_sse(srv_t *s, int fd, int idx)
