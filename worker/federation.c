@@ -22,22 +22,41 @@
 struct fed_kind_desc {
     const char *list_method;   /* request listing them */
     const char *array_key;     /* result member holding the array */
-    const char *call_method;   /* request using one of them by name */
+    const char *call_method;   /* request using one of them by name (NULL: none) */
     const char *cache_key;     /* store key of the merged catalogue */
     const char *capability;    /* upstream capability that announces them */
     const char *noun;          /* for messages */
+    const char *key;           /* member naming an item */
+    int prefixed;              /* key gets the upstream's prefix (names); URIs stay as they
+                                * are, and reads are routed by the catalogue's owners */
+    int changed_bit;           /* UPSTREAM_*_CHANGED that drops this catalogue */
 };
 
 static const struct fed_kind_desc fed_kinds[FED_KIND_COUNT] = {
     [FED_TOOLS] = {
         .list_method = "tools/list", .array_key = "tools", .call_method = "tools/call",
-        .cache_key = "c:tools", .capability = "tools", .noun = "tool",
+        .cache_key = "c:tools", .capability = "tools", .noun = "tool", .key = "name",
+        .prefixed = 1, .changed_bit = UPSTREAM_TOOLS_CHANGED,
     },
     [FED_PROMPTS] = {
         .list_method = "prompts/list", .array_key = "prompts", .call_method = "prompts/get",
-        .cache_key = "c:prompts", .capability = "prompts", .noun = "prompt",
+        .cache_key = "c:prompts", .capability = "prompts", .noun = "prompt", .key = "name",
+        .prefixed = 1, .changed_bit = UPSTREAM_PROMPTS_CHANGED,
+    },
+    [FED_RESOURCES] = {
+        .list_method = "resources/list", .array_key = "resources",
+        .cache_key = "c:resources", .capability = "resources", .noun = "resource",
+        .key = "uri", .changed_bit = UPSTREAM_RESOURCES_CHANGED,
+    },
+    [FED_TEMPLATES] = {
+        .list_method = "resources/templates/list", .array_key = "resourceTemplates",
+        .cache_key = "c:resource_templates", .capability = "resources",
+        .noun = "resource template", .key = "uriTemplate",
+        .changed_bit = UPSTREAM_RESOURCES_CHANGED,
     },
 };
+
+#define FED_URI_MAX 2048   /* longest resource URI or URI template federated */
 
 /* One upstream session as recorded in the store. */
 struct fed_usession {
@@ -274,10 +293,9 @@ static void fed_catalogue_drop(gateway_t *g, int changed_bits)
 {
     char ignore[128];
 
-    if (changed_bits & UPSTREAM_TOOLS_CHANGED)
-        store_del(g->store, fed_kinds[FED_TOOLS].cache_key, ignore, sizeof(ignore));
-    if (changed_bits & UPSTREAM_PROMPTS_CHANGED)
-        store_del(g->store, fed_kinds[FED_PROMPTS].cache_key, ignore, sizeof(ignore));
+    for (size_t k = 0; k < FED_KIND_COUNT; k++)
+        if (changed_bits & fed_kinds[k].changed_bit)
+            store_del(g->store, fed_kinds[k].cache_key, ignore, sizeof(ignore));
 }
 
 /* Did the upstream refuse the session we sent?  The spec says 404; the official
@@ -375,12 +393,15 @@ static int fed_set_add(const char **slots, const char *name)
     return 1;
 }
 
-/* Append upstream i's items of one kind to items, prefixed.  Nothing is appended unless
- * the whole listing succeeds, and one upstream may fill at most its share of the
- * catalogue, so a failing or oversized upstream cannot crowd out the others.  Items
- * left out are counted and logged once per listing.  0, or -1 with err. */
+/* Append upstream i's items of one kind to items (and its name to owners, one per
+ * item), names prefixed.  Nothing is appended unless the whole listing succeeds, and one
+ * upstream may fill at most its share of the catalogue, so a failing or oversized
+ * upstream cannot crowd out the others.  taken holds the keys of every upstream listed
+ * so far: a URI another upstream listed first is left out (prefixed names cannot
+ * collide).  Items left out are counted and logged once per listing.  0, or -1 with err. */
 static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind kind,
-                       cJSON *items, char *err, size_t errlen)
+                       cJSON *items, cJSON *owners, const char **taken, char *err,
+                       size_t errlen)
 {
     const struct fed_kind_desc *d = &fed_kinds[kind];
     const char *uname = upstream_conf(g->up[i])->name;
@@ -426,12 +447,15 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
             goto done;
         }
         while ((it = cJSON_DetachItemFromArray(arr, 0)) != NULL) {
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, "name");
+            const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, d->key);
             char full[FED_NAME_MAX + 1];
-            cJSON *named;
+            const char *key;
 
-            if (!cJSON_IsString(name) ||
-                fed_name_join(full, sizeof(full), uname, g->cfg->separator, name->valuestring) < 0) {
+            if (!cJSON_IsString(name) || (d->prefixed
+                    ? fed_name_join(full, sizeof(full), uname, g->cfg->separator,
+                                    name->valuestring) < 0
+                    : name->valuestring[0] == '\0' ||
+                      strlen(name->valuestring) > FED_URI_MAX)) {
                 invalid++;
                 cJSON_Delete(it);
                 continue;
@@ -441,9 +465,15 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
                 cJSON_Delete(it);
                 continue;
             }
-            named = cJSON_CreateString(full);
-            cJSON_ReplaceItemInObjectCaseSensitive(it, "name", named);
-            if (!fed_set_add(seen, named->valuestring)) {
+            if (d->prefixed) {
+                cJSON *named = cJSON_CreateString(full);
+
+                cJSON_ReplaceItemInObjectCaseSensitive(it, d->key, named);
+                key = named->valuestring;
+            } else {
+                key = name->valuestring;
+            }
+            if (!fed_set_add(seen, key)) {
                 dups++;
                 cJSON_Delete(it);
                 continue;
@@ -465,13 +495,23 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
         snprintf(err, errlen, "%s: more than %d pages", d->list_method, FED_PAGES_MAX);
         goto done;
     }
+    while ((it = cJSON_DetachItemFromArray(mine, 0)) != NULL) {
+        const cJSON *key = cJSON_GetObjectItemCaseSensitive(it, d->key);
+
+        /* The item moves into items, which outlives the build: taken may point into it. */
+        if (!d->prefixed && !fed_set_add(taken, key->valuestring)) {
+            dups++;
+            cJSON_Delete(it);
+            continue;
+        }
+        cJSON_AddItemToArray(items, it);
+        cJSON_AddItemToArray(owners, cJSON_CreateString(uname));
+    }
     if (invalid + dups + over > 0)
         log_warn("upstream items left out of the catalogue", LOG_S("upstream", uname),
                  LOG_S("kind", d->noun), LOG_I("invalid_or_too_long_name", invalid),
                  LOG_I("duplicate_name", dups), LOG_I("over_share", over),
                  LOG_I("share", (long long)share));
-    while ((it = cJSON_DetachItemFromArray(mine, 0)) != NULL)
-        cJSON_AddItemToArray(items, it);
 done:
     free(seen);
     cJSON_Delete(mine);
@@ -498,7 +538,9 @@ static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind k
     const struct fed_kind_desc *d = &fed_kinds[kind];
     cJSON *cat = cJSON_CreateObject();
     cJSON *items = cJSON_AddArrayToObject(cat, "items");
+    cJSON *owners = cJSON_AddArrayToObject(cat, "owners");   /* upstream of items[i] */
     cJSON *errors = cJSON_AddObjectToObject(cat, "errors");
+    const char **taken = calloc(FED_SET_SLOTS, sizeof(*taken));
     char err[512], *text;
     long ttl = g->cfg->catalog_ttl;
     long long end = upstream_now_ms() + fed_build_budget_ms(g->cfg);
@@ -511,7 +553,8 @@ static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind k
         /* An equal share of the time left for each upstream still to list: one that is
          * slow (or pages forever) is left out of this build, not the others with it. */
         upstream_set_deadline(g->up[i], now + (end - now) / (long long)(g->n_up - i));
-        rc = fed_collect(g, gsid, i, kind, items, err, sizeof(err));
+        rc = taken == NULL ? (snprintf(err, sizeof(err), "out of memory"), -1)
+             : fed_collect(g, gsid, i, kind, items, owners, taken, err, sizeof(err));
         upstream_set_deadline(g->up[i], 0);
         if (rc < 0) {
             log_warn("upstream left out of the catalogue", LOG_S("upstream", uname),
@@ -529,6 +572,7 @@ static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind k
         log_warn("catalogue kept in this worker only: the store did not take it",
                  LOG_S("kind", d->noun), LOG_S("error", err));
     cJSON_Delete(cat);
+    free(taken);
     return text;
 }
 
@@ -628,6 +672,20 @@ static int fed_cache_refresh(gateway_t *g, const char *gsid, enum fed_kind kind,
     return 0;
 }
 
+/* This worker's current catalogue of kind, or NULL (see fed_cache_refresh). */
+static struct fed_cache *fed_catalogue(gateway_t *g, const char *gsid, enum fed_kind kind)
+{
+    struct fed_cache *c = g->fed_cache[kind];
+
+    if (c == NULL) {
+        c = calloc(1, sizeof(*c));
+        if (c == NULL)
+            return NULL;
+        g->fed_cache[kind] = c;
+    }
+    return fed_cache_refresh(g, gsid, kind, c) < 0 ? NULL : c;
+}
+
 /* The rendered result of the page starting at offset (owned by the cache). */
 static const char *fed_cache_page(const gateway_t *g, enum fed_kind kind, struct fed_cache *c,
                                   long offset)
@@ -682,19 +740,14 @@ static int fed_cursor_decode(const cJSON *params, long *offset)
 cJSON *fed_list(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
                 const cJSON *params)
 {
-    struct fed_cache *c = g->fed_cache[kind];
+    struct fed_cache *c;
     const char *page;
     long offset;
 
     if (fed_cursor_decode(params, &offset) < 0)
         return jsonrpc_error(id, JSONRPC_INVALID_PARAMS, "invalid cursor", NULL);
-    if (c == NULL) {
-        c = calloc(1, sizeof(*c));
-        if (c == NULL)
-            return jsonrpc_error(id, JSONRPC_INTERNAL_ERROR, "out of memory", NULL);
-        g->fed_cache[kind] = c;
-    }
-    if (fed_cache_refresh(g, gsid, kind, c) < 0)
+    c = fed_catalogue(g, gsid, kind);
+    if (c == NULL)
         return jsonrpc_errorf(id, JSONRPC_INTERNAL_ERROR, "%s: catalogue unavailable",
                               fed_kinds[kind].list_method);
     page = fed_cache_page(g, kind, c, offset);
@@ -734,75 +787,38 @@ static int fed_answer_check(const cJSON *answer, char *err, size_t errlen)
     return 0;
 }
 
-cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
-                const cJSON *params, const char **upstream)
+/* A JSON-RPC error -32010 naming upstream `name`: "<what>: why", with data. */
+static cJSON *fed_upstream_error(const cJSON *id, const char *name, const char *what,
+                                 const char *why)
 {
-    const struct fed_kind_desc *d = &fed_kinds[kind];
-    const cJSON *name = cJSON_GetObjectItemCaseSensitive(params, "name");
-    const char *rest;
-    cJSON *fwd, *msg, *answer = NULL, *out, *part;
-    const cJSON *f;
+    cJSON *data = cJSON_CreateObject();
+    char text[700];
+
+    cJSON_AddStringToObject(data, "upstream", name);
+    cJSON_AddStringToObject(data, "reason", why);
+    snprintf(text, sizeof(text), "upstream \"%s\" %s: %s", name, what, why);
+    return jsonrpc_error(id, JSONRPC_UPSTREAM_ERROR, text, data);
+}
+
+/* Send method with params fwd (consumed) to upstream i and hand its result or error back
+ * to the client under id. */
+static cJSON *fed_forward(gateway_t *g, const char *gsid, size_t i, const char *method,
+                          cJSON *fwd, const cJSON *id)
+{
+    const char *name = g->cfg->upstreams[i].name;
+    cJSON *msg = fed_request(g, method, fwd), *answer = NULL, *out, *part;
     char err[512];
-    int i;
 
-    *upstream = NULL;
-    if (!cJSON_IsString(name))
-        return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "%s: params.name must be a string",
-                              d->call_method);
-    {
-        /* tools/call and prompts/get both take their arguments as an object (the spec's
-         * schema); anything else is the client's mistake, not the upstream's. */
-        const cJSON *args = cJSON_GetObjectItemCaseSensitive(params, "arguments");
-
-        if (args != NULL && !cJSON_IsObject(args))
-            return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "%s: params.arguments must be "
-                                  "an object", d->call_method);
-    }
-    i = fed_name_split(g->cfg, name->valuestring, &rest);
-    if (i < 0)
-        return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "unknown %s \"%.100s\": no upstream "
-                              "is named by its prefix", d->noun, name->valuestring);
-    *upstream = g->cfg->upstreams[i].name;
-    /* Rebuild the params rather than copy them: a second "name" or "arguments" key
-     * (JSON allows duplicates, and the upstream's parser may keep the last) must not
-     * reach the upstream and run another tool, or with other arguments, than the ones
-     * routed, checked and logged here (cJSON reads the first). */
-    fwd = cJSON_CreateObject();
-    cJSON_AddStringToObject(fwd, "name", rest);
-    {
-        int args_seen = 0;
-
-        cJSON_ArrayForEach(f, params) {
-            if (f->string == NULL || strcmp(f->string, "name") == 0)
-                continue;
-            if (strcmp(f->string, "arguments") == 0 && args_seen++ > 0)
-                continue;
-            cJSON_AddItemToObject(fwd, f->string, cJSON_Duplicate(f, 1));
-        }
-    }
-    msg = fed_request(g, d->call_method, fwd);
-    if (fed_exchange(g, gsid, (size_t)i, msg, &answer, NULL, err, sizeof(err)) < 0) {
-        cJSON *data = cJSON_CreateObject();
-        char text[700];
-
+    if (fed_exchange(g, gsid, i, msg, &answer, NULL, err, sizeof(err)) < 0) {
         cJSON_Delete(msg);
-        log_warn("upstream call failed", LOG_S("upstream", *upstream), LOG_S("error", err));
-        cJSON_AddStringToObject(data, "upstream", *upstream);
-        cJSON_AddStringToObject(data, "reason", err);
-        snprintf(text, sizeof(text), "upstream \"%s\" unavailable: %s", *upstream, err);
-        return jsonrpc_error(id, JSONRPC_UPSTREAM_ERROR, text, data);
+        log_warn("upstream call failed", LOG_S("upstream", name), LOG_S("error", err));
+        return fed_upstream_error(id, name, "unavailable", err);
     }
     cJSON_Delete(msg);
     if (fed_answer_check(answer, err, sizeof(err)) < 0) {
-        cJSON *data = cJSON_CreateObject();
-        char text[700];
-
         cJSON_Delete(answer);
-        log_warn("upstream answer refused", LOG_S("upstream", *upstream), LOG_S("error", err));
-        cJSON_AddStringToObject(data, "upstream", *upstream);
-        cJSON_AddStringToObject(data, "reason", err);
-        snprintf(text, sizeof(text), "upstream \"%s\" answered badly: %s", *upstream, err);
-        return jsonrpc_error(id, JSONRPC_UPSTREAM_ERROR, text, data);
+        log_warn("upstream answer refused", LOG_S("upstream", name), LOG_S("error", err));
+        return fed_upstream_error(id, name, "answered badly", err);
     }
     /* Hand the upstream's result or error back under the client's id. */
     part = cJSON_DetachItemFromObjectCaseSensitive(answer, "result");
@@ -819,12 +835,132 @@ cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
         if (!cJSON_HasObjectItem(part, "data")) {
             cJSON *data = cJSON_AddObjectToObject(part, "data");
 
-            cJSON_AddStringToObject(data, "upstream", *upstream);
+            cJSON_AddStringToObject(data, "upstream", name);
         }
         cJSON_AddItemToObject(out, "error", part);
     }
     cJSON_Delete(answer);
     return out;
+}
+
+cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
+                const cJSON *params, const char **upstream)
+{
+    const struct fed_kind_desc *d = &fed_kinds[kind];
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(params, "name");
+    const cJSON *args = cJSON_GetObjectItemCaseSensitive(params, "arguments");
+    const char *rest;
+    const cJSON *f;
+    cJSON *fwd;
+    int i, args_seen = 0;
+
+    *upstream = NULL;
+    if (!cJSON_IsString(name))
+        return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "%s: params.name must be a string",
+                              d->call_method);
+    /* tools/call and prompts/get both take their arguments as an object (the spec's
+     * schema); anything else is the client's mistake, not the upstream's. */
+    if (args != NULL && !cJSON_IsObject(args))
+        return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "%s: params.arguments must be "
+                              "an object", d->call_method);
+    i = fed_name_split(g->cfg, name->valuestring, &rest);
+    if (i < 0)
+        return jsonrpc_errorf(id, JSONRPC_INVALID_PARAMS, "unknown %s \"%.100s\": no upstream "
+                              "is named by its prefix", d->noun, name->valuestring);
+    *upstream = g->cfg->upstreams[i].name;
+    /* Rebuild the params rather than copy them: a second "name" or "arguments" key
+     * (JSON allows duplicates, and the upstream's parser may keep the last) must not
+     * reach the upstream and run another tool, or with other arguments, than the ones
+     * routed, checked and logged here (cJSON reads the first). */
+    fwd = cJSON_CreateObject();
+    cJSON_AddStringToObject(fwd, "name", rest);
+    cJSON_ArrayForEach(f, params) {
+        if (f->string == NULL || strcmp(f->string, "name") == 0)
+            continue;
+        if (strcmp(f->string, "arguments") == 0 && args_seen++ > 0)
+            continue;
+        cJSON_AddItemToObject(fwd, f->string, cJSON_Duplicate(f, 1));
+    }
+    return fed_forward(g, gsid, (size_t)i, d->call_method, fwd, id);
+}
+
+/* Index in cfg->upstreams of the upstream named by owners[at], or -1. */
+static int fed_owner(const gateway_t *g, const struct fed_cache *c, int at)
+{
+    const cJSON *o = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c->doc, "owners"), at);
+
+    for (size_t i = 0; cJSON_IsString(o) && i < g->cfg->n_upstreams; i++)
+        if (strcmp(g->cfg->upstreams[i].name, o->valuestring) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* The upstream that owns uri: the one that listed it, else the one with the template
+ * whose fixed beginning (the text before its first '{') is the longest start of uri. */
+static int fed_resource_owner(gateway_t *g, const char *gsid, const char *uri)
+{
+    struct fed_cache *c = fed_catalogue(g, gsid, FED_RESOURCES);
+    const cJSON *it, *items = c != NULL ? c->items : NULL;
+    size_t best = 0;
+    int at = 0, owner = -1;
+
+    cJSON_ArrayForEach(it, items) {
+        const cJSON *u = cJSON_GetObjectItemCaseSensitive(it, "uri");
+
+        if (cJSON_IsString(u) && strcmp(u->valuestring, uri) == 0)
+            return fed_owner(g, c, at);
+        at++;
+    }
+    c = fed_catalogue(g, gsid, FED_TEMPLATES);
+    items = c != NULL ? c->items : NULL;
+    at = 0;
+    cJSON_ArrayForEach(it, items) {
+        const cJSON *t = cJSON_GetObjectItemCaseSensitive(it, "uriTemplate");
+        size_t fixed = cJSON_IsString(t) ? strcspn(t->valuestring, "{") : 0;
+
+        /* A template with nothing fixed before its first expression would claim every
+         * URI: it needs at least a scheme. */
+        if (fixed > best && memchr(t->valuestring, ':', fixed) != NULL &&
+            strncmp(uri, t->valuestring, fixed) == 0) {
+            best = fixed;
+            owner = fed_owner(g, c, at);
+        }
+        at++;
+    }
+    return owner;
+}
+
+cJSON *fed_read(gateway_t *g, const char *gsid, const cJSON *id, const cJSON *params,
+                const char **upstream)
+{
+    const cJSON *uri = cJSON_GetObjectItemCaseSensitive(params, "uri");
+    const cJSON *f;
+    cJSON *fwd;
+    int i, uri_seen = 0;
+
+    *upstream = NULL;
+    if (!cJSON_IsString(uri) || uri->valuestring[0] == '\0')
+        return jsonrpc_error(id, JSONRPC_INVALID_PARAMS,
+                             "resources/read: params.uri must be a non-empty string", NULL);
+    i = fed_resource_owner(g, gsid, uri->valuestring);
+    if (i < 0) {
+        cJSON *data = cJSON_CreateObject();
+        char text[300];
+
+        cJSON_AddStringToObject(data, "uri", uri->valuestring);
+        snprintf(text, sizeof(text), "resource not found: no upstream lists \"%.150s\" or a "
+                 "template it matches", uri->valuestring);
+        return jsonrpc_error(id, JSONRPC_RESOURCE_NOT_FOUND, text, data);
+    }
+    *upstream = g->cfg->upstreams[i].name;
+    /* As in fed_call: only the uri that was routed reaches the upstream. */
+    fwd = cJSON_CreateObject();
+    cJSON_ArrayForEach(f, params) {
+        if (f->string == NULL || (strcmp(f->string, "uri") == 0 && uri_seen++ > 0))
+            continue;
+        cJSON_AddItemToObject(fwd, f->string, cJSON_Duplicate(f, 1));
+    }
+    return fed_forward(g, gsid, (size_t)i, "resources/read", fwd, id);
 }
 
 void fed_end_session(gateway_t *g, const char *gsid)

@@ -2,7 +2,10 @@
 /* federation.h - the merged catalogue of every upstream and routing of calls to them.
  *
  * Tools and prompts of upstream U appear to clients as "U<sep>name" (sep is "__" by
- * default).  Upstream names may not contain the separator, so the first occurrence of
+ * default).  Resources and resource templates keep their URIs (a client may understand
+ * them); the catalogue records which upstream listed each, and resources/read goes to
+ * the upstream that listed the URI, else to the one whose template's fixed beginning
+ * matches most of it.  Upstream names may not contain the separator, so the first occurrence of
  * the separator in a client-visible name always marks where the upstream name ends and
  * no two upstreams can produce the same name.  The merged catalogue is kept in the
  * store (every worker shares it) for MCPGW_CATALOG_TTL seconds and dropped early when
@@ -25,7 +28,7 @@
 
 #define FED_NAME_MAX 64   /* longest client-visible tool or prompt name */
 
-enum fed_kind { FED_TOOLS, FED_PROMPTS, FED_KIND_COUNT };
+enum fed_kind { FED_TOOLS, FED_PROMPTS, FED_RESOURCES, FED_TEMPLATES, FED_KIND_COUNT };
 
 /* Write "upstream<sep>name" into out.  Returns 0, or -1 when the result would exceed
  * FED_NAME_MAX or name holds characters outside A-Z a-z 0-9 _ - . */
@@ -45,6 +48,11 @@ cJSON *fed_list(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON 
  * set to the upstream's name (for logs) or NULL.  Returns a JSON-RPC response. */
 cJSON *fed_call(gateway_t *g, const char *gsid, enum fed_kind kind, const cJSON *id,
                 const cJSON *params, const char **upstream);
+
+/* Answer resources/read by forwarding to the upstream that owns params.uri (see above):
+ * -32602 without a uri, -32002 when no upstream owns it.  *upstream as for fed_call. */
+cJSON *fed_read(gateway_t *g, const char *gsid, const cJSON *id, const cJSON *params,
+                const char **upstream);
 
 /* Free this worker's rendered copies of the catalogues (gateway_close calls it). */
 void fed_cache_free(gateway_t *g);

@@ -23,7 +23,7 @@ typedef struct gateway {
     upstream_t *up[CONFIG_UPSTREAMS_MAX];
     size_t n_up;
     long next_id;                       /* last id sent upstream; starts at random */
-    void *fed_cache[2];                 /* federation.c's per-kind catalogue copies */
+    void *fed_cache[4];                 /* federation.c's per-kind catalogue copies */
     cJSON *ready_upstreams;             /* /ready's last upstream probe, reused until */
     long long ready_until_ms;           /* this (upstream_now_ms clock) */
     char draining_path[CONFIG_PATH_MAX + 16];

@@ -22,6 +22,7 @@ enum jsonrpc_code {
     /* Server-defined range (-32000 .. -32099). */
     JSONRPC_UPSTREAM_ERROR   = -32010,  /* an upstream could not be reached or answered badly */
     JSONRPC_STORE_ERROR      = -32011,  /* the session store did not answer */
+    JSONRPC_RESOURCE_NOT_FOUND = -32002, /* MCP: resources/read of an unknown URI */
 };
 
 enum jsonrpc_kind {

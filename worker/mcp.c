@@ -198,12 +198,13 @@ static cJSON *mcp_initialize(gateway_t *g, const cJSON *id, const cJSON *params,
     caps = cJSON_AddObjectToObject(result, "capabilities");
     cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "tools"), "listChanged", 0);
     cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "prompts"), "listChanged", 0);
+    cJSON_AddBoolToObject(cJSON_AddObjectToObject(caps, "resources"), "listChanged", 0);
     info = cJSON_AddObjectToObject(result, "serverInfo");
     cJSON_AddStringToObject(info, "name", "mcpgw");
     cJSON_AddStringToObject(info, "version", MCPGW_VERSION);
     cJSON_AddStringToObject(result, "instructions", "mcpgw federates several MCP servers: each "
                             "tool and prompt name starts with the name of the server it comes "
-                            "from.");
+                            "from; resources keep their URIs.");
     return jsonrpc_result(id, result);
 }
 
@@ -232,6 +233,26 @@ static cJSON *mcp_tools_call(struct mcp_call *c)
     return r;
 }
 
+static cJSON *mcp_resources_list(struct mcp_call *c)
+{
+    return fed_list(c->g, c->sid, FED_RESOURCES, c->id, c->params);
+}
+
+static cJSON *mcp_templates_list(struct mcp_call *c)
+{
+    return fed_list(c->g, c->sid, FED_TEMPLATES, c->id, c->params);
+}
+
+static cJSON *mcp_resources_read(struct mcp_call *c)
+{
+    const char *up = NULL;
+    cJSON *r = fed_read(c->g, c->sid, c->id, c->params, &up);
+
+    if (up != NULL)
+        snprintf(c->resp->log_upstream, sizeof(c->resp->log_upstream), "%s", up);
+    return r;
+}
+
 static cJSON *mcp_prompts_get(struct mcp_call *c)
 {
     const char *up = NULL;
@@ -251,6 +272,9 @@ static const struct mcp_method {
     { .name = "tools/call",   .fn = mcp_tools_call },
     { .name = "prompts/list", .fn = mcp_prompts_list },
     { .name = "prompts/get",  .fn = mcp_prompts_get },
+    { .name = "resources/list", .fn = mcp_resources_list },
+    { .name = "resources/templates/list", .fn = mcp_templates_list },
+    { .name = "resources/read", .fn = mcp_resources_read },
 };
 
 static void mcp_post(gateway_t *g, const http_request_t *req, http_response_t *resp)

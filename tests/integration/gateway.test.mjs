@@ -187,7 +187,8 @@ describe('mcpgw end to end', () => {
     });
     it('advertises only what it federates', async () => {
       const { result } = await openSession();
-      assert.deepEqual(Object.keys(result.capabilities).sort(), ['prompts', 'tools']);
+      assert.deepEqual(Object.keys(result.capabilities).sort(), ['prompts', 'resources', 'tools']);
+      assert.equal(result.capabilities.resources.subscribe, undefined, 'subscriptions are not offered');
     });
     it('a request without a session gets 400, an unknown one 404', async () => {
       const a = await post({ jsonrpc: '2.0', id: 1, method: 'tools/list' });
@@ -369,6 +370,38 @@ describe('mcpgw end to end', () => {
         assert.equal(r.json.error.data?.upstream, 'toolbox');
       }
       await assertStillServing();
+    });
+    it('resources from every upstream keep their URIs and reads go to the upstream that owns them', async () => {
+      const { sid, result } = await openSession();
+      assert.ok(result.capabilities.resources, 'resources not advertised');
+      const list = await rpc(sid, 'resources/list', {});
+      const uris = list.json.result.resources.map((r) => r.uri);
+      assert.ok(uris.includes('toolbox://notes/readme'), list.text.slice(0, 300));
+      assert.ok(uris.some((u) => u.startsWith('demo://resource/static/document/')), list.text.slice(0, 300));
+      // A URI both list appears once: the first upstream's (everything is listed first).
+      const arch = list.json.result.resources.filter((r) => r.uri === 'demo://resource/static/document/architecture.md');
+      assert.equal(arch.length, 1);
+      assert.equal(arch[0].name, 'architecture.md');
+      const mine = await rpc(sid, 'resources/read', { uri: 'toolbox://notes/readme' });
+      assert.equal(mine.json.result?.contents?.[0]?.text, 'toolbox has toolbox://notes/readme', mine.text);
+      const theirs = await rpc(sid, 'resources/read', { uri: 'demo://resource/static/document/architecture.md' });
+      assert.ok(!JSON.stringify(theirs.json).includes('toolbox has'), theirs.text.slice(0, 300));
+      assert.ok(theirs.json.result?.contents?.length > 0, theirs.text.slice(0, 300));
+      // URIs listed nowhere go to the upstream whose template matches them.
+      const tl = await rpc(sid, 'resources/templates/list', {});
+      const tpls = tl.json.result.resourceTemplates.map((t) => t.uriTemplate);
+      assert.ok(tpls.includes('toolbox://notes/{name}') && tpls.includes('demo://resource/dynamic/text/{resourceId}'), tl.text);
+      const byTemplate = await rpc(sid, 'resources/read', { uri: 'toolbox://notes/other' });
+      assert.equal(byTemplate.json.result?.contents?.[0]?.text, 'toolbox has toolbox://notes/other', byTemplate.text);
+      const dyn = await rpc(sid, 'resources/read', { uri: 'demo://resource/dynamic/text/7' });
+      assert.ok(dyn.json.result?.contents?.[0]?.text, dyn.text);
+      const none = await rpc(sid, 'resources/read', { uri: 'nowhere://x' });
+      assert.equal(none.json.error?.code, -32002, none.text);
+      const bad = await rpc(sid, 'resources/read', {});
+      assert.equal(bad.json.error?.code, -32602, bad.text);
+      // And a real client sees the same.
+      const { out } = await inspector('--method', 'resources/read', '--uri', 'toolbox://notes/readme');
+      assert.equal(out.contents[0].text, 'toolbox has toolbox://notes/readme');
     });
     it("an upstream's own JSON-RPC error is passed through and says which upstream answered", async () => {
       const { sid } = await openSession();

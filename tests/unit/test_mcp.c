@@ -496,11 +496,11 @@ Test(session, unknown_method_is_32601_with_http_200, .init = setup, .fini = tear
     const char *sid = open_session();
     const cJSON *id;
 
-    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"resources/list\"}", .session = sid);
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":42,\"method\":\"resources/subscribe\"}", .session = sid);
     expect_error(200, JSONRPC_METHOD_NOT_FOUND);
     id = cJSON_GetObjectItemCaseSensitive(reply, "id");
     cr_expect(cJSON_IsNumber(id) && id->valueint == 42, "the error must carry the request id");
-    cr_expect(strstr(error_message(), "resources/list") != NULL, "%s", error_message());
+    cr_expect(strstr(error_message(), "resources/subscribe") != NULL, "%s", error_message());
 }
 
 /* ---- mcp_handle: transport errors --------------------------------------------- */
@@ -713,6 +713,27 @@ Test(federation, prompts_list_with_zero_upstreams_is_empty, .init = setup, .fini
     prompts = cJSON_GetObjectItemCaseSensitive(result(), "prompts");
     cr_assert(cJSON_IsArray(prompts));
     cr_expect_eq(cJSON_GetArraySize(prompts), 0);
+}
+
+Test(federation, resources_with_zero_upstreams_are_empty_and_reads_find_nothing,
+     .init = setup, .fini = teardown)
+{
+    const char *sid = open_session();
+
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"resources/list\"}", .session = sid);
+    cr_assert_eq(resp.status, 200);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(result(), "resources")), 0);
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"resources/templates/list\"}",
+        .session = sid);
+    cr_expect_eq(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(result(),
+                                                                     "resourceTemplates")), 0);
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"resources/read\","
+                "\"params\":{\"uri\":\"file:///etc/passwd\"}}", .session = sid);
+    expect_error(200, JSONRPC_RESOURCE_NOT_FOUND);
+    cr_expect(strstr(error_message(), "file:///etc/passwd") != NULL, "%s", error_message());
+    RUN(.body = "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"resources/read\",\"params\":{}}",
+        .session = sid);
+    expect_error(200, JSONRPC_INVALID_PARAMS);
 }
 
 Test(federation, invalid_cursor_is_32602, .init = setup, .fini = teardown)
