@@ -171,7 +171,7 @@ check_example() {
 check_alb_replacement() {
 	local res=$1 log=$2 dir="$build/alb-replacement" what="module-alb: a port change replaces the target group create-before-destroy, named by prefix (real provider, offline)"
 	if ! command -v jq >/dev/null 2>&1; then
-		echo "SKIP $what: jq is not installed" >>"$res"
+		echo "FAIL $what: jq is not installed (make deps installs it)" >>"$res"
 		return
 	fi
 	mkdir -p "$dir"
@@ -316,19 +316,19 @@ done
 # ---------------------------------------------------------------------------------------------
 # Every README's input and output tables must match the variables and outputs they document.
 
-if command -v python3 >/dev/null 2>&1; then
+if command -v node >/dev/null 2>&1; then
 	for d in "$src" "$src"/modules/*/; do
 		d=${d%/}
 		name=$([ "$d" = "$src" ] && echo "terraform/README.md" || echo "terraform/modules/$(basename "$d")/README.md")
-		if out=$(python3 "$here/readme_tables.py" "$d" 2>&1); then
+		if out=$(node "$here/readme_tables.mjs" "$d" 2>&1); then
 			pass "$name: input and output tables match the .tf files"
 		else
 			printf '%s\n' "$out"
-			fail "$name: input and output tables must match the .tf files (python3 tests/terraform/readme_tables.py --write $d)"
+			fail "$name: input and output tables must match the .tf files (node tests/terraform/readme_tables.mjs --write $d)"
 		fi
 	done
 else
-	skip "README input and output tables: python3 is not installed"
+	fail "README input and output tables: node is not installed (make deps installs it)"
 fi
 
 # ---------------------------------------------------------------------------------------------
