@@ -392,20 +392,20 @@ variable "drain_delay" {
 }
 
 variable "stop_budget" {
-  description = "MCPGW_STOP_BUDGET: seconds the container allows itself to stop after SIGTERM: drain_delay + lighttpd's graceful stop (20 s in the image's lighttpd.conf) + at least 5 s for the pool."
+  description = "MCPGW_STOP_BUDGET: seconds the container allows itself to stop after SIGTERM: drain_delay, then lighttpd's graceful stop (the entrypoint gives it stop_budget - drain_delay - 3 s), then the pool's (3 s). The default lets a request of request_timeout (60 s) finish in a stop that does not begin with a deregistration."
   type        = number
-  default     = 30
+  default     = 70
 
   validation {
-    condition     = var.stop_budget >= var.drain_delay + 20 + 5 && var.stop_budget < 120
-    error_message = "stop_budget (${var.stop_budget} s) must be at least drain_delay (${var.drain_delay} s) + 20 s (lighttpd's graceful-shutdown timeout, fixed in the image's lighttpd.conf) + 5 s for the pool's graceful stop, and below 120 s."
+    condition     = var.stop_budget >= var.drain_delay + 4 && var.stop_budget < 120
+    error_message = "stop_budget (${var.stop_budget} s) must be at least drain_delay (${var.drain_delay} s) + 1 s for lighttpd's graceful stop + 3 s the entrypoint keeps for the pool's, and below 120 s."
   }
 }
 
 variable "stop_timeout" {
   description = "ECS stopTimeout: seconds from SIGTERM to SIGKILL; more than stop_budget, at most 120."
   type        = number
-  default     = 35
+  default     = 75
 
   validation {
     condition     = var.stop_timeout > var.stop_budget && var.stop_timeout <= 120

@@ -138,11 +138,11 @@ run "apply_builds_the_gateway" {
 
   assert {
     condition = (
-      jsondecode(output.task_definition_container_definitions)[0].stopTimeout == 35 &&
-      tonumber(one([for e in jsondecode(output.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_STOP_BUDGET"])) == 30 &&
+      jsondecode(output.task_definition_container_definitions)[0].stopTimeout == 75 &&
+      tonumber(one([for e in jsondecode(output.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_STOP_BUDGET"])) == 70 &&
       tonumber(one([for e in jsondecode(output.task_definition_container_definitions)[0].environment : e.value if e.name == "MCPGW_DRAIN_DELAY"])) == 5
     )
-    error_message = "The container must get stopTimeout 35 > MCPGW_STOP_BUDGET 30 >= MCPGW_DRAIN_DELAY 5 + lighttpd's 20 + 5 for the pool."
+    error_message = "The container must get stopTimeout 75 > MCPGW_STOP_BUDGET 70 >= MCPGW_DRAIN_DELAY 5 + MCPGW_REQUEST_TIMEOUT 60 + 3 for the pool, so a request in flight survives a stop without deregistration."
   }
 
   assert {
@@ -300,7 +300,7 @@ run "stop_timeout_within_budget_is_refused" {
   command = plan
 
   variables {
-    stop_timeout = 30
+    stop_timeout = 70
   }
 
   expect_failures = [var.stop_timeout]
@@ -344,7 +344,7 @@ run "stop_budget_without_room_for_the_pool_is_refused" {
   command = plan
 
   variables {
-    stop_budget = 25
+    stop_budget = 8
   }
 
   expect_failures = [var.stop_budget]

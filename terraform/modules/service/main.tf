@@ -20,10 +20,9 @@ locals {
   }
 
   # The stop sequence of the image (docs/OPERATIONS.md, "Signals"): drain_delay, then lighttpd's
-  # graceful stop, whose timeout lighttpd.conf fixes at 20 s (server.graceful-shutdown-timeout;
-  # not an environment setting), then the pool's graceful stop, given at least the reserve.
-  lighttpd_graceful_shutdown_timeout = 20
-  pool_stop_reserve                  = 5
+  # graceful stop, which the entrypoint gives stop_budget - drain_delay - 3 s (its reserve for
+  # the pool's own stop), then the pool's.  lighttpd needs at least a second of it.
+  entrypoint_pool_reserve = 3
 
   # A complete secret ARN: the name ends in the "-" + 6 characters Secrets Manager appends, as
   # IAM needs it for an exact grant; ECS also accepts a :json-key:version-stage:version-id tail.

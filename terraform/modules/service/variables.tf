@@ -209,9 +209,9 @@ variable "drain_delay" {
 }
 
 variable "stop_budget" {
-  description = "MCPGW_STOP_BUDGET: total seconds the entrypoint allows itself to stop after SIGTERM: drain_delay, then lighttpd's graceful stop (the image's lighttpd.conf allows it 20 s), then the pool's. Must leave the pool at least 5 s after the other two."
+  description = "MCPGW_STOP_BUDGET: total seconds the entrypoint allows itself to stop after SIGTERM: drain_delay, then lighttpd's graceful stop (requests in flight get stop_budget - drain_delay - 3 s), then the pool's (3 s). The default lets a request of request_timeout (60 s) finish in a stop that does not begin with a deregistration."
   type        = number
-  default     = 30
+  default     = 70
 
   validation {
     condition     = var.stop_budget >= 1 && var.stop_budget < 120
@@ -219,15 +219,15 @@ variable "stop_budget" {
   }
 
   validation {
-    condition     = var.stop_budget >= var.drain_delay + local.lighttpd_graceful_shutdown_timeout + local.pool_stop_reserve
-    error_message = "stop_budget (${var.stop_budget} s) must be at least drain_delay (${var.drain_delay} s) + lighttpd's graceful-shutdown timeout (${local.lighttpd_graceful_shutdown_timeout} s, fixed in the image's lighttpd.conf) + ${local.pool_stop_reserve} s for the pool's own graceful stop."
+    condition     = var.stop_budget >= var.drain_delay + local.entrypoint_pool_reserve + 1
+    error_message = "stop_budget (${var.stop_budget} s) must be at least drain_delay (${var.drain_delay} s) + 1 s for lighttpd's graceful stop + ${local.entrypoint_pool_reserve} s the entrypoint keeps for the pool's."
   }
 }
 
 variable "stop_timeout" {
   description = "ECS stopTimeout: seconds between SIGTERM and SIGKILL. Must exceed stop_budget, and Fargate allows at most 120."
   type        = number
-  default     = 35
+  default     = 75
 
   validation {
     condition     = var.stop_timeout > var.stop_budget && var.stop_timeout <= 120

@@ -486,7 +486,7 @@ run "secrets_key_in_another_region_is_refused" {
 # ---------------------------------------------------------------------------------------------
 # Stopping. A deployment or scale-in deregisters the task, waits alb_deregistration_delay while
 # it finishes its requests, then sends SIGTERM; the container then drains (drain_delay),
-# stops lighttpd (20 s at most, fixed in lighttpd.conf) and the pool, within stop_budget, and
+# stops lighttpd (stop_budget - drain_delay - 3 s at most) and the pool, within stop_budget, and
 # ECS kills it at stopTimeout.
 
 run "stop_settings_reach_the_container" {
@@ -502,12 +502,12 @@ run "stop_settings_reach_the_container" {
       for e in jsondecode(aws_ecs_task_definition.this.container_definitions)[0].environment : e.name => e.value
       if contains(["MCPGW_DRAIN_DELAY", "MCPGW_STOP_BUDGET", "MCPGW_REQUEST_TIMEOUT"], e.name)
       }) == {
-      stopTimeout           = 35
+      stopTimeout           = 75
       MCPGW_DRAIN_DELAY     = "5"
-      MCPGW_STOP_BUDGET     = "30"
+      MCPGW_STOP_BUDGET     = "70"
       MCPGW_REQUEST_TIMEOUT = "60"
     }
-    error_message = "The defaults must reach the container: stopTimeout 35, MCPGW_DRAIN_DELAY 5, MCPGW_STOP_BUDGET 30 (5 + lighttpd's 20 + 5 for the pool), MCPGW_REQUEST_TIMEOUT 60."
+    error_message = "The defaults must reach the container: stopTimeout 75, MCPGW_DRAIN_DELAY 5, MCPGW_STOP_BUDGET 70 (5 drain + 62 for lighttpd, more than the 60 s request timeout, + 3 for the pool), MCPGW_REQUEST_TIMEOUT 60."
   }
 }
 
@@ -593,7 +593,7 @@ run "stop_budget_without_room_for_the_pool_is_refused" {
   command = plan
 
   variables {
-    stop_budget = 25 # 5 s drain + 20 s lighttpd leaves nothing for the pool
+    stop_budget = 8 # 5 s drain + 3 s for the pool leaves lighttpd no time
   }
 
   expect_failures = [var.stop_budget]
@@ -603,7 +603,7 @@ run "stop_timeout_not_above_budget_is_refused" {
   command = plan
 
   variables {
-    stop_timeout = 30
+    stop_timeout = 70
   }
 
   expect_failures = [var.stop_timeout]
