@@ -81,12 +81,18 @@ static void gateway_ready(gateway_t *g, const http_request_t *req, http_response
     int ok = store_ping(g->store, err, sizeof(err)) == 0;
     int draining = access(g->draining_path, F_OK) == 0;
 
-    (void)req;
     /* A container that is stopping is not ready for new work either, whatever its store. */
     cJSON_AddStringToObject(body, "status", draining ? "draining" : ok ? "ready" : "unavailable");
+    /* The details (store errors, upstream names and why they cannot be reached, which
+     * may name internal addresses) are for the peers /status is for; anyone else
+     * learns only the verdict. */
+    if (!status_allowed(g->cfg, req->remote_addr)) {
+        http_response_json(resp, ok && !draining ? 200 : 503, body);
+        cJSON_Delete(body);
+        return;
+    }
     cJSON_AddStringToObject(body, "store", ok ? "ok" : err);
-    /* /ready needs no session and may be called by anyone the load balancer lets in:
-     * probing every upstream for each call would let a loop of them keep workers busy
+    /* Probing every upstream for each call would let a loop of them keep workers busy
      * and fill upstreams with connections.  One probe a second per worker is plenty. */
     if (g->ready_upstreams == NULL || upstream_now_ms() >= g->ready_until_ms) {
         cJSON_Delete(g->ready_upstreams);

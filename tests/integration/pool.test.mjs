@@ -403,10 +403,13 @@ wrk.headers["Accept"] = "application/json, text/event-stream"
     await waitFor('four workers', () => workerPids(S).length === 4, 3000, 20);
   });
 
-  it('/status is refused to peers outside MCPGW_STATUS_ALLOW', async () => {
+  it('/status is refused to peers outside MCPGW_STATUS_ALLOW, and /ready tells them only its verdict', async () => {
     const r = await fetch(`${S.base}/status`);
     assert.equal(r.status, 403);
     assert.deepEqual(await r.json(), { error: 'forbidden' });
+    const ready = await fetch(`${S.base}/ready`);
+    assert.equal(ready.status, 200);
+    assert.deepEqual(await ready.json(), { status: 'ready' }, 'upstream names and errors are not for everyone');
   });
 });
 
