@@ -1452,6 +1452,60 @@ static void relay_ignore_stop_signals(void)
     (void)sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
+/* A relay: a child of ours that reads what lighttpd writes into a pipe and passes it on
+ * with copy(read_end), which returns at end of file (lighttpd, the only writer, is gone).
+ * It is an ordinary child, which the reaper collects.  Returns the pipe's write end for
+ * lighttpd, or -1 with err naming what (for messages). */
+static int relay_start(const char *what, void (*copy)(int fd), char *err, size_t errlen)
+{
+    int fds[2];
+    pid_t pid;
+
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        snprintf(err, errlen, "pipe2 for %s: %s", what, strerror(errno));
+        return -1;
+    }
+    pid = fork();
+    if (pid < 0) {
+        snprintf(err, errlen, "fork for the relay of %s: %s", what, strerror(errno));
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    if (pid == 0) {
+        relay_ignore_stop_signals();
+        close(fds[1]);
+        copy(fds[0]);
+        _exit(0);
+    }
+    close(fds[0]);
+    return fds[1];
+}
+
+/* The access log relay's copy: bytes as they come. */
+static void access_log_copy(int fd)
+{
+    char buf[16384];
+
+    for (;;) {
+        ssize_t n = read(fd, buf, sizeof buf), off = 0;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return;
+        while (off < n) {
+            ssize_t w = write(STDOUT_FILENO, buf + off, (size_t)(n - off));
+
+            if (w < 0 && errno == EINTR)
+                continue;
+            if (w <= 0)
+                _exit(1);
+            off += w;
+        }
+    }
+}
+
 /* lighttpd opens its access log as /proc/self/fd/3.  Opening that path works for a
  * pipe, a file or a terminal, but fails (ENXIO) when our stdout is a socket, as under
  * some supervisors and test harnesses.  Then lighttpd gets a pipe instead, and a small
@@ -1461,8 +1515,6 @@ static void relay_ignore_stop_signals(void)
 static int access_log_relay(char *err, size_t errlen)
 {
     struct stat st;
-    int fds[2];
-    pid_t pid;
 
     if (fstat(STDOUT_FILENO, &st) == 0 && S_ISREG(st.st_mode)) {
         /* lighttpd's open of /proc/self/fd/3 makes a new O_APPEND file description at
@@ -1479,42 +1531,7 @@ static int access_log_relay(char *err, size_t errlen)
     }
     if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISSOCK(st.st_mode))
         return 0;
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe2 for the access log: %s", strerror(errno));
-        return -1;
-    }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork for the access log relay: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        char buf[16384];
-
-        relay_ignore_stop_signals();
-        close(fds[1]);
-        for (;;) {
-            ssize_t n = read(fds[0], buf, sizeof buf), off = 0;
-
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0)
-                _exit(0);
-            while (off < n) {
-                ssize_t w = write(STDOUT_FILENO, buf + off, (size_t)(n - off));
-
-                if (w < 0 && errno == EINTR)
-                    continue;
-                if (w <= 0)
-                    _exit(1);
-                off += w;
-            }
-        }
-    }
-    close(fds[0]);
-    return fds[1];
+    return relay_start("the access log", access_log_copy, err, errlen);
 }
 
 /* One line lighttpd wrote to stderr, as one of our JSON lines.  lighttpd's own form is
@@ -1544,59 +1561,43 @@ static void errorlog_line(char *line, size_t n)
 }
 
 /* lighttpd's own messages are plain text on its stderr; every other line of ours is JSON.
- * A relay process reads lighttpd's stderr through a pipe and writes each line as JSON
- * with "component":"lighttpd" (errorlog_line) to our stderr, until lighttpd, the only
- * writer, is gone.  Like the access log relay it is an ordinary child that the reaper
- * collects.  Returns the pipe's write end, or -1 with err. */
-static int errorlog_relay(char *err, size_t errlen)
+ * A relay reads lighttpd's stderr and writes each line as JSON with
+ * "component":"lighttpd" (errorlog_line) to our stderr.  Returns the pipe's write end,
+ * or -1 with err. */
+static void errorlog_copy(int fd)
 {
-    int fds[2];
-    pid_t pid;
+    char buf[EP_LOG_MAX / 2];
+    size_t have = 0;
 
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-        snprintf(err, errlen, "pipe2 for lighttpd's stderr: %s", strerror(errno));
-        return -1;
-    }
-    pid = fork();
-    if (pid < 0) {
-        snprintf(err, errlen, "fork for lighttpd's stderr relay: %s", strerror(errno));
-        close(fds[0]);
-        close(fds[1]);
-        return -1;
-    }
-    if (pid == 0) {
-        char buf[EP_LOG_MAX / 2];
-        size_t have = 0;
+    log_component = "lighttpd";
+    for (;;) {
+        ssize_t n = read(fd, buf + have, sizeof buf - 1 - have);
+        size_t start = 0;
+        char *nl;
 
-        log_component = "lighttpd";
-        relay_ignore_stop_signals();
-        close(fds[1]);
-        for (;;) {
-            ssize_t n = read(fds[0], buf + have, sizeof buf - 1 - have);
-            size_t start = 0;
-            char *nl;
-
-            if (n < 0 && errno == EINTR)
-                continue;
-            if (n <= 0) {
-                errorlog_line(buf, have);
-                _exit(0);
-            }
-            have += (size_t)n;
-            while ((nl = memchr(buf + start, '\n', have - start)) != NULL) {
-                errorlog_line(buf + start, (size_t)(nl - (buf + start)));
-                start = (size_t)(nl - buf) + 1;
-            }
-            memmove(buf, buf + start, have - start);
-            have -= start;
-            if (have == sizeof buf - 1) {      /* a line longer than ours: cut it */
-                errorlog_line(buf, have);
-                have = 0;
-            }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            errorlog_line(buf, have);
+            return;
+        }
+        have += (size_t)n;
+        while ((nl = memchr(buf + start, '\n', have - start)) != NULL) {
+            errorlog_line(buf + start, (size_t)(nl - (buf + start)));
+            start = (size_t)(nl - buf) + 1;
+        }
+        memmove(buf, buf + start, have - start);
+        have -= start;
+        if (have == sizeof buf - 1) {      /* a line longer than ours: cut it */
+            errorlog_line(buf, have);
+            have = 0;
         }
     }
-    close(fds[0]);
-    return fds[1];
+}
+
+static int errorlog_relay(char *err, size_t errlen)
+{
+    return relay_start("lighttpd's stderr", errorlog_copy, err, errlen);
 }
 
 static int lighttpd_start(struct supervisor *s, char *err, size_t errlen)

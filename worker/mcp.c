@@ -223,14 +223,20 @@ static cJSON *mcp_prompts_list(struct mcp_call *c)
     return fed_list(c->g, c->sid, FED_PROMPTS, c->id, c->params);
 }
 
+/* Name the upstream a request went to in its access log line; r passes through. */
+static cJSON *mcp_routed(struct mcp_call *c, const char *up, cJSON *r)
+{
+    if (up != NULL)
+        snprintf(c->resp->log_upstream, sizeof(c->resp->log_upstream), "%s", up);
+    return r;
+}
+
 static cJSON *mcp_tools_call(struct mcp_call *c)
 {
     const char *up = NULL;
     cJSON *r = fed_call(c->g, c->sid, FED_TOOLS, c->id, c->params, &up);
 
-    if (up != NULL)
-        snprintf(c->resp->log_upstream, sizeof(c->resp->log_upstream), "%s", up);
-    return r;
+    return mcp_routed(c, up, r);
 }
 
 static cJSON *mcp_resources_list(struct mcp_call *c)
@@ -248,9 +254,7 @@ static cJSON *mcp_resources_read(struct mcp_call *c)
     const char *up = NULL;
     cJSON *r = fed_read(c->g, c->sid, c->id, c->params, &up);
 
-    if (up != NULL)
-        snprintf(c->resp->log_upstream, sizeof(c->resp->log_upstream), "%s", up);
-    return r;
+    return mcp_routed(c, up, r);
 }
 
 static cJSON *mcp_prompts_get(struct mcp_call *c)
@@ -258,9 +262,7 @@ static cJSON *mcp_prompts_get(struct mcp_call *c)
     const char *up = NULL;
     cJSON *r = fed_call(c->g, c->sid, FED_PROMPTS, c->id, c->params, &up);
 
-    if (up != NULL)
-        snprintf(c->resp->log_upstream, sizeof(c->resp->log_upstream), "%s", up);
-    return r;
+    return mcp_routed(c, up, r);
 }
 
 static const struct mcp_method {
