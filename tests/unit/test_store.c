@@ -356,8 +356,7 @@ Test(store, bad_urls_are_named)
 
 }
 
-Test(store, a_handle_heals_when_its_file_appears_or_is_replaced, .init = setup_open,
-     .fini = teardown)
+Test(store, a_handle_heals_when_its_file_appears_or_is_replaced)
 {
     char dir[600], sub[700], e2[512];
     store_t *h;
