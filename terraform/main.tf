@@ -66,6 +66,7 @@ module "alb" {
   certificate_arn      = var.certificate_arn
   ssl_policy           = var.alb_ssl_policy
   ingress_cidr_blocks  = var.alb_ingress_cidr_blocks
+  public_paths         = var.alb_public_paths
   idle_timeout         = var.alb_idle_timeout
   target_port          = var.container_port
   deregistration_delay = var.deregistration_delay

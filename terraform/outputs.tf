@@ -13,6 +13,11 @@ output "alb_zone_id" {
   value       = module.alb.zone_id
 }
 
+output "alb_public_paths" {
+  description = "Path patterns the ALB forwards to the gateway; every other path gets the ALB's own 404."
+  value       = module.alb.public_paths
+}
+
 output "service_arn" {
   description = "ARN of the ECS service."
   value       = module.service.service_arn

@@ -356,6 +356,12 @@ variable "alb_ingress_cidr_blocks" {
   }
 }
 
+variable "alb_public_paths" {
+  description = "Path patterns the ALB forwards to the gateway (ALB syntax, 1 to 5, checked by the alb module); every other path gets a 404 from the ALB. The default is the MCP endpoint and the OAuth discovery documents: /health, /ready and /status stay internal."
+  type        = list(string)
+  default     = ["/mcp", "/.well-known/*"]
+}
+
 variable "alb_idle_timeout" {
   description = "ALB idle timeout in seconds; lighttpd's keep-alive idle is set to this + 5."
   type        = number

@@ -48,6 +48,9 @@ mock_provider "aws" {
   mock_resource "aws_lb_listener" {
     defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/mcpgw/0123456789abcdef/0011223344556677" }
   }
+  mock_resource "aws_lb_listener_rule" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/mcpgw/0123456789abcdef/0011223344556677/8899aabbccddeeff" }
+  }
   mock_resource "aws_ecs_cluster" {
     defaults = {
       arn = "arn:aws:ecs:eu-west-1:123456789012:cluster/mcpgw"
@@ -108,6 +111,19 @@ run "apply_builds_the_gateway" {
   assert {
     condition     = output.service_arn == "arn:aws:ecs:eu-west-1:123456789012:service/mcpgw/mcpgw"
     error_message = "The root must output the service ARN."
+  }
+
+  # The service's dependency on this rule (the only thing attaching its target group to the
+  # load balancer) cannot be seen from a test; tests/terraform/run.sh checks it in
+  # `terraform graph`.
+  assert {
+    condition     = module.alb.public_rule_arn == "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/mcpgw/0123456789abcdef/0011223344556677/8899aabbccddeeff"
+    error_message = "The deployment must include the HTTPS listener's forwarding rule."
+  }
+
+  assert {
+    condition     = output.alb_public_paths == tolist(["/.well-known/*", "/mcp"])
+    error_message = "By default the ALB must forward exactly /mcp and /.well-known/* (not /health, /ready or /status)."
   }
 
   assert {
@@ -252,6 +268,19 @@ run "ecr_repository_option" {
   assert {
     condition     = module.ecr[0].force_delete == true
     error_message = "ecr_force_delete must reach the repository."
+  }
+}
+
+run "alb_public_paths_reach_the_rule" {
+  command = plan
+
+  variables {
+    alb_public_paths = ["/mcp", "/.well-known/*", "/authorize", "/token"]
+  }
+
+  assert {
+    condition     = output.alb_public_paths == tolist(["/.well-known/*", "/authorize", "/mcp", "/token"])
+    error_message = "alb_public_paths must reach the ALB's forwarding rule as given."
   }
 }
 

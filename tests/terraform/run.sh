@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of terraform/: fmt, then init, validate and `terraform test` (mock AWS provider)
 # for every module and the root, the plan-time message for an invalid Fargate size, the example
-# tfvars and the ECR bootstrap of docs/DEPLOY.md, a real-provider plan of the ALB target group's
+# tfvars and the ECR bootstrap of docs/DEPLOY.md, the ECS service's dependency on the ALB's
+# forwarding rule (terraform graph), a real-provider plan of the ALB target group's
 # replacement, the modules' README tables, and the Dockerfile's agreement with docs/DEPLOY.md.
 # No network: providers come from a filesystem mirror.
 #
@@ -143,6 +144,7 @@ check_dir() {
 	if [ "$tag" = root ]; then
 		check_size_message "$dir" "$res" "$log"
 		check_example "$dir" "$res" "$log"
+		check_service_after_rule "$dir" "$res" "$log"
 	fi
 	if [ "$tag" = module-alb ]; then
 		check_alb_replacement "$res" "$log"
@@ -237,6 +239,44 @@ TF
 		echo "PASS $what" >>"$res"
 	else
 		echo "FAIL $what: same port $same; port 9090 $port; configuration $cfg" >>"$res"
+	fi
+}
+
+# The ECS service must be created after the HTTPS listener's forwarding rule: the target group is
+# attached to the load balancer through that rule alone (the listener's default action is a fixed
+# 404), and ECS refuses a target group attached to none. terraform test cannot see dependencies;
+# `terraform graph` (offline, no provider call) can: the service must reach the rule by its edges.
+check_service_after_rule() {
+	local dir=$1 res=$2 log=$3 what="root: the ECS service depends on the ALB's forwarding rule (terraform graph)"
+	if ! (cd "$dir" && terraform graph) >"$log.graph.log" 2>&1; then
+		echo "FAIL $what: terraform graph failed (see the log)" >>"$res"
+		return
+	fi
+	if awk -v from='module.service.aws_ecs_service.this' -v to='module.alb.aws_lb_listener_rule.public' '
+		/" -> "/ {
+			line = $0
+			sub(/^[ \t]*"/, "", line)
+			sub(/"[ \t]*;?[ \t]*$/, "", line)
+			k = index(line, "\" -> \"")
+			a = substr(line, 1, k - 1)
+			next_of[a] = next_of[a] SUBSEP substr(line, k + 6)
+		}
+		END {
+			seen[from] = 1
+			queue[n = 1] = from
+			for (i = 1; i <= n; i++) {
+				m = split(next_of[queue[i]], nb, SUBSEP)
+				for (j = 1; j <= m; j++)
+					if (nb[j] != "" && !(nb[j] in seen)) {
+						seen[nb[j]] = 1
+						queue[++n] = nb[j]
+					}
+			}
+			exit !(to in seen)
+		}' "$log.graph.log"; then
+		echo "PASS $what" >>"$res"
+	else
+		echo "FAIL $what: module.service.aws_ecs_service.this does not depend on module.alb.aws_lb_listener_rule.public (the alb module's target_group_arn output must depend on the rule)" >>"$res"
 	fi
 }
 

@@ -1,5 +1,14 @@
 # Internet-facing ALB for the gateway: HTTPS only (TLS 1.3 policy, HTTP redirected), invalid
-# header fields dropped, one target group of type ip that health-checks /health on the tasks.
+# header fields dropped, one target group of type ip that health-checks /health on the tasks. The
+# HTTPS listener forwards only the public paths (/mcp, /.well-known/*) and answers every other
+# path itself with a 404, so /health, /ready and /status are not reachable from the internet.
+
+locals {
+  # The listener's answer to every path outside public_paths: a JSON-RPC error of the shape the
+  # gateway itself uses for requests it refuses before dispatch (worker/serve.c), so a client
+  # that typed a wrong URL reads the same kind of error as from the gateway.
+  not_found_body = "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"not found: this path is not served\"}}"
+}
 
 resource "aws_security_group" "alb" {
   name_prefix = "${substr(var.name, 0, 20)}-alb-"
@@ -70,9 +79,9 @@ resource "aws_lb" "this" {
 }
 
 # name_prefix + create_before_destroy: changing the port (or anything else that replaces the
-# target group) creates the new group first, moves the listener and the service to it, then
-# deletes the old one. A fixed name would collide with the old group, and the old group cannot be
-# deleted while the listener still points at it: the apply would wedge.
+# target group) creates the new group first, moves the forwarding rule and the service to it,
+# then deletes the old one. A fixed name would collide with the old group, and the old group
+# cannot be deleted while the rule still points at it: the apply would wedge.
 resource "aws_lb_target_group" "this" {
   name_prefix          = substr(replace(var.name, "-", ""), 0, 5)
   vpc_id               = var.vpc_id
@@ -110,12 +119,42 @@ resource "aws_lb_listener" "https" {
 
   routing_http_response_strict_transport_security_header_value = var.hsts_max_age > 0 ? "max-age=${var.hsts_max_age}" : null
 
+  # Only aws_lb_listener_rule.public forwards; what no rule matches ends here. The target
+  # group's health checks go to the tasks directly, never through a listener, so /health needs
+  # no route.
   default_action {
+    type = "fixed-response"
+
+    fixed_response {
+      content_type = "application/json"
+      message_body = local.not_found_body
+      status_code  = "404"
+    }
+  }
+
+  tags = var.tags
+}
+
+# The public paths, and the only route to the target group: it is through this rule that the
+# group is attached to the load balancer (see the target_group_arn output). A path-pattern
+# condition matches the path only, never the query string, and case-sensitively.
+resource "aws_lb_listener_rule" "public" {
+  listener_arn = aws_lb_listener.https.arn
+  # Room below it for rules an operator may want to put in front (a maintenance page, say).
+  priority = 100
+
+  action {
     type             = "forward"
     target_group_arn = aws_lb_target_group.this.arn
   }
 
-  tags = var.tags
+  condition {
+    path_pattern {
+      values = var.public_paths
+    }
+  }
+
+  tags = merge(var.tags, { Name = "${var.name}-public" })
 }
 
 resource "aws_lb_listener" "http" {

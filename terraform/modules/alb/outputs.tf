@@ -23,10 +23,13 @@ output "security_group_id" {
   value       = aws_security_group.alb.id
 }
 
+# The group is attached to the load balancer through the public rule alone (the listener's
+# default action is a fixed 404): a service given this ARN before the rule exists fails with
+# "target group ... does not have an associated load balancer".
 output "target_group_arn" {
-  description = "ARN of the ip target group the service registers its tasks in. Known only once the HTTPS listener forwards to it: ECS refuses a target group that no listener attaches to a load balancer."
+  description = "ARN of the ip target group the service registers its tasks in. Known only once the HTTPS listener's rule forwards to it: ECS refuses a target group that nothing attaches to a load balancer."
   value       = aws_lb_target_group.this.arn
-  depends_on  = [aws_lb_listener.https]
+  depends_on  = [aws_lb_listener.https, aws_lb_listener_rule.public]
 }
 
 output "target_group_arn_suffix" {
@@ -37,6 +40,16 @@ output "target_group_arn_suffix" {
 output "https_listener_arn" {
   description = "ARN of the HTTPS listener."
   value       = aws_lb_listener.https.arn
+}
+
+output "public_rule_arn" {
+  description = "ARN of the HTTPS listener's rule that forwards public_paths to the target group."
+  value       = aws_lb_listener_rule.public.arn
+}
+
+output "public_paths" {
+  description = "Path patterns the HTTPS listener forwards to the gateway (sorted), as the rule holds them; every other path gets the load balancer's 404."
+  value       = sort(one(one(aws_lb_listener_rule.public.condition).path_pattern).values)
 }
 
 output "http_listener_arn" {

@@ -60,6 +60,28 @@ variable "ingress_cidr_blocks" {
   }
 }
 
+variable "public_paths" {
+  description = "Path patterns the HTTPS listener forwards to the gateway; every other path is answered by the load balancer itself with a 404 (JSON). ALB path patterns: compared with the path only (not the query string), case-sensitive, * matches any run of characters and ? one. The default is the MCP endpoint and the OAuth discovery documents; /health, /ready and /status stay out, since the target group's health checks reach the tasks without the listener. 1 to 5 patterns (one rule condition takes 5 values) with at most 5 wildcards in all, each starting with a slash, at most 128 characters of A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + * ?."
+  type        = list(string)
+  default     = ["/mcp", "/.well-known/*"]
+  nullable    = false
+
+  validation {
+    condition     = length(var.public_paths) >= 1 && length(var.public_paths) <= 5
+    error_message = "public_paths must list 1 to 5 path patterns (${length(var.public_paths)} given): an ALB rule condition takes at most 5 values."
+  }
+
+  validation {
+    condition     = alltrue([for p in var.public_paths : can(regex("^/[A-Za-z0-9_.$/~\"'@:+*?-]{0,127}$", p))])
+    error_message = "Every public_paths pattern must start with a slash and be at most 128 characters of A-Z a-z 0-9 _ - . $ / ~ \" ' @ : + and the wildcards * and ? (ALB path-pattern syntax). Refused: ${join(", ", [for p in var.public_paths : jsonencode(p) if !can(regex("^/[A-Za-z0-9_.$/~\"'@:+*?-]{0,127}$", p))])}."
+  }
+
+  validation {
+    condition     = length(regexall("[*?]", join("", var.public_paths))) <= 5
+    error_message = "public_paths holds ${length(regexall("[*?]", join("", var.public_paths)))} wildcards (* or ?) in all; an ALB rule allows at most 5."
+  }
+}
+
 variable "idle_timeout" {
   description = "Seconds the ALB keeps an idle connection open. The container's keep-alive idle (MCPGW_KEEPALIVE_IDLE) must be longer, otherwise lighttpd closes a connection the ALB is about to reuse and clients see sporadic 502s; the service module sets it to this value + 5. Long-lived SSE streams need the server to send something at least this often."
   type        = number

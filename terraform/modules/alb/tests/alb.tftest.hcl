@@ -1,7 +1,23 @@
 # Offline tests of the alb module (mock AWS provider): HTTPS with a TLS 1.3 policy, HTTP redirected,
-# invalid headers dropped, an ip target group health-checking /health, replace-safe target group.
+# invalid headers dropped, only the public paths forwarded (a JSON 404 for the rest), an ip target
+# group health-checking /health, replace-safe target group.
 
-mock_provider "aws" {}
+mock_provider "aws" {
+  # Distinct, well-formed ARNs for the runs that apply, so that "forwards to the target group"
+  # and "belongs to the HTTPS listener" compare real values.
+  mock_resource "aws_lb" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:loadbalancer/app/mcpgw/0123456789abcdef" }
+  }
+  mock_resource "aws_lb_target_group" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:targetgroup/mcpgw2024/fedcba9876543210" }
+  }
+  mock_resource "aws_lb_listener" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener/app/mcpgw/0123456789abcdef/0011223344556677" }
+  }
+  mock_resource "aws_lb_listener_rule" {
+    defaults = { arn = "arn:aws:elasticloadbalancing:eu-west-1:123456789012:listener-rule/app/mcpgw/0123456789abcdef/0011223344556677/8899aabbccddeeff" }
+  }
+}
 
 variables {
   name              = "mcpgw"
@@ -30,8 +46,8 @@ run "https_listener_uses_tls13_policy_and_the_certificate" {
   }
 
   assert {
-    condition     = one(aws_lb_listener.https.default_action).type == "forward"
-    error_message = "The HTTPS listener must forward to the target group."
+    condition     = one(aws_lb_listener.https.default_action).type == "fixed-response"
+    error_message = "The HTTPS listener must not forward by default: only its rule forwards the public paths."
   }
 
   assert {
@@ -39,6 +55,167 @@ run "https_listener_uses_tls13_policy_and_the_certificate" {
     error_message = "The HTTPS listener must add an HSTS header."
   }
 }
+
+# ---------------------------------------------------------------------------------------------
+# Only the public paths reach the gateway; the listener answers the rest itself.
+
+run "unrouted_paths_get_a_json_404_from_the_listener" {
+  command = plan
+
+  assert {
+    condition = (
+      one(aws_lb_listener.https.default_action).type == "fixed-response" &&
+      one(one(aws_lb_listener.https.default_action).fixed_response).status_code == "404" &&
+      one(one(aws_lb_listener.https.default_action).fixed_response).content_type == "application/json"
+    )
+    error_message = "Every path no rule matches (/health, /ready, /status, /) must get a fixed 404 with content type application/json from the listener."
+  }
+
+  assert {
+    condition     = one(aws_lb_listener.https.default_action).target_group_arn == null && length(one(aws_lb_listener.https.default_action).forward) == 0
+    error_message = "The listener's default action must not forward anywhere."
+  }
+
+  assert {
+    condition = (
+      jsondecode(one(one(aws_lb_listener.https.default_action).fixed_response).message_body).jsonrpc == "2.0" &&
+      jsondecode(one(one(aws_lb_listener.https.default_action).fixed_response).message_body).id == null &&
+      jsondecode(one(one(aws_lb_listener.https.default_action).fixed_response).message_body).error.code == -32600 &&
+      startswith(jsondecode(one(one(aws_lb_listener.https.default_action).fixed_response).message_body).error.message, "not found")
+    )
+    error_message = "The 404 body must be a JSON-RPC error like the gateway's own: {\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32600,\"message\":\"not found: ...\"}}."
+  }
+
+  assert {
+    condition     = length(one(one(aws_lb_listener.https.default_action).fixed_response).message_body) <= 1024
+    error_message = "An ALB fixed-response body is at most 1024 bytes."
+  }
+}
+
+# Applied (mock ARNs), so that the rule's listener and target group are compared as values.
+run "public_paths_rule_forwards_exactly_mcp_and_well_known" {
+  command = apply
+
+  assert {
+    condition     = aws_lb_listener_rule.public.listener_arn == aws_lb_listener.https.arn
+    error_message = "The public rule must belong to the HTTPS listener."
+  }
+
+  assert {
+    condition = (
+      length(aws_lb_listener_rule.public.action) == 1 &&
+      one(aws_lb_listener_rule.public.action).type == "forward" &&
+      one(aws_lb_listener_rule.public.action).target_group_arn == aws_lb_target_group.this.arn
+    )
+    error_message = "The public rule must forward to the module's target group, and do nothing else."
+  }
+
+  assert {
+    condition = (
+      length(aws_lb_listener_rule.public.condition) == 1 &&
+      one(one(aws_lb_listener_rule.public.condition).path_pattern).values == toset(["/mcp", "/.well-known/*"])
+    )
+    error_message = "The public rule must have one condition, a path pattern of exactly /mcp and /.well-known/*."
+  }
+
+  assert {
+    condition     = output.public_paths == tolist(["/.well-known/*", "/mcp"]) && output.public_rule_arn == aws_lb_listener_rule.public.arn
+    error_message = "The outputs must report the rule's path patterns (sorted) and its ARN."
+  }
+
+  assert {
+    condition     = !anytrue([for p in one(one(aws_lb_listener_rule.public.condition).path_pattern).values : contains(["/health", "/ready", "/status", "/*", "*"], p)])
+    error_message = "The health and operator endpoints must not be forwarded, nor everything."
+  }
+}
+
+run "public_paths_are_configurable" {
+  command = plan
+
+  variables {
+    public_paths = ["/mcp", "/mcp/*", "/.well-known/*", "/authorize", "/token"]
+  }
+
+  assert {
+    condition     = one(one(aws_lb_listener_rule.public.condition).path_pattern).values == toset(["/mcp", "/mcp/*", "/.well-known/*", "/authorize", "/token"])
+    error_message = "The rule must forward exactly the configured path patterns (5, the most a condition takes)."
+  }
+}
+
+run "six_public_paths_are_refused" {
+  command = plan
+
+  variables {
+    public_paths = ["/mcp", "/.well-known/*", "/a", "/b", "/c", "/d"]
+  }
+
+  expect_failures = [var.public_paths]
+}
+
+run "no_public_paths_is_refused" {
+  command = plan
+
+  variables {
+    public_paths = []
+  }
+
+  expect_failures = [var.public_paths]
+}
+
+run "public_path_without_leading_slash_is_refused" {
+  command = plan
+
+  variables {
+    public_paths = ["mcp"]
+  }
+
+  expect_failures = [var.public_paths]
+}
+
+run "public_path_over_128_characters_is_refused" {
+  command = plan
+
+  variables {
+    public_paths = ["/mcp", "/${join("", [for i in range(128) : "a"])}"]
+  }
+
+  expect_failures = [var.public_paths]
+}
+
+run "public_path_of_128_characters_is_accepted" {
+  command = plan
+
+  variables {
+    public_paths = ["/${join("", [for i in range(127) : "a"])}"]
+  }
+
+  assert {
+    condition     = length(one(one(one(aws_lb_listener_rule.public.condition).path_pattern).values)) == 128
+    error_message = "A 128-character path pattern is the ALB's maximum and must be accepted."
+  }
+}
+
+run "public_path_with_a_space_is_refused" {
+  command = plan
+
+  variables {
+    public_paths = ["/mcp x"]
+  }
+
+  expect_failures = [var.public_paths]
+}
+
+run "more_than_five_wildcards_are_refused" {
+  command = plan
+
+  variables {
+    public_paths = ["/a/*/*/*", "/b/*/?/*"]
+  }
+
+  expect_failures = [var.public_paths]
+}
+
+# ---------------------------------------------------------------------------------------------
 
 run "non_tls13_policy_is_refused" {
   command = plan
