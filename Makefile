@@ -85,16 +85,21 @@ bench: deps all
 	@MCPGW_BUILD=$(BUILD) tests/bench/run.sh
 
 # Criterion runs each test in a child process: valgrind must follow children, and its
-# report (not its exit code) says whether anything leaked or went wrong.
+# report (not its exit code) says whether anything leaked or went wrong.  Two pool tests
+# replace the worker program on disk while the pool holds the old one open, and valgrind
+# cannot exec a program whose file is gone (fexecve of a deleted file fails with ENOENT
+# under it, though not without it): they are left out here, and said so.
+VALGRIND_SKIP_test_pool := pool/hot_swap*|pool/a_new_program*
 valgrind: $(UNIT_BIN)
 	@command -v valgrind >/dev/null || { echo "valgrind not found (make deps installs it)"; exit 1; }
 	@for t in $(UNIT_BIN); do \
+	    skip=""; case $$t in */test_pool) skip='$(VALGRIND_SKIP_test_pool)';; esac; \
 	    valgrind -q --trace-children=yes --trace-children-skip='*node*' --child-silent-after-fork=yes \
-	        --leak-check=full $$t --jobs 1 2>$(BUILD)/valgrind.log; \
+	        --leak-check=full $$t --jobs 1 $${skip:+--filter="!($$skip)"} 2>$(BUILD)/valgrind.log; \
 	    rc=$$?; \
 	    if [ $$rc -ne 0 ] || grep -q '^==[0-9]*==' $(BUILD)/valgrind.log; then \
 	        cat $(BUILD)/valgrind.log; echo "valgrind: $$t failed (exit $$rc)"; exit 1; fi; \
-	    echo "valgrind: $$t clean"; \
+	    echo "valgrind: $$t clean$${skip:+ (left out: $$skip)}"; \
 	done
 
 clean:

@@ -1355,8 +1355,13 @@ int pool_run(const pool_opts_t *o, int listen_fd)
         pool_spawn(&p, p.exe_fd, p.conf_fd, p.gen, 0);
 
     for (;;) {
-        long long now = pool_now_ms();
+        long long now;
 
+        /* SIGCHLD (through the signalfd) is the usual news of a death; reaping on every
+         * turn as well costs one waitpid and keeps the pool right where that news is
+         * late or lost (under valgrind, say). */
+        pool_reap(&p);
+        now = pool_now_ms();
         if (!p.stopping) {
             pool_check_deadlines(&p, now);
             pool_burst_check(&p, now);
