@@ -66,7 +66,7 @@ void gateway_close(gateway_t *g)
 static void gateway_health(gateway_t *g, const http_request_t *req, http_response_t *resp)
 {
     (void)req;
-    if (access(g->draining_path, F_OK) == 0)
+    if (g->draining)
         http_response_text(resp, 503, "application/json", "{\"status\":\"draining\"}");
     else
         http_response_text(resp, 200, "application/json", "{\"status\":\"ok\"}");
@@ -79,7 +79,7 @@ static void gateway_ready(gateway_t *g, const http_request_t *req, http_response
     char err[256];
     cJSON *body = cJSON_CreateObject();
     int ok = store_ping(g->store, err, sizeof(err)) == 0;
-    int draining = access(g->draining_path, F_OK) == 0;
+    int draining = g->draining;
 
     /* A container that is stopping is not ready for new work either, whatever its store. */
     cJSON_AddStringToObject(body, "status", draining ? "draining" : ok ? "ready" : "unavailable");
@@ -134,7 +134,8 @@ void gateway_handle(gateway_t *g, const http_request_t *req, http_response_t *re
      * client) to close its connection: connections are then given up between requests
      * during the drain delay, rather than found closed by lighttpd's stop while a
      * request is on its way. */
-    if (access(g->draining_path, F_OK) == 0)
+    g->draining = access(g->draining_path, F_OK) == 0;
+    if (g->draining)
         http_response_header(resp, "Connection", "close");
     gateway_route(g, req, resp);
 }

@@ -27,6 +27,7 @@ typedef struct gateway {
     cJSON *ready_upstreams;             /* /ready's last upstream probe, reused until */
     long long ready_until_ms;           /* this (upstream_now_ms clock) */
     char draining_path[CONFIG_PATH_MAX + 16];
+    int draining;                       /* the flag existed when this request came in */
 } gateway_t;
 
 /* Open the store and make one client per upstream.  Returns 0, or -1 with err; g must
