@@ -393,6 +393,36 @@ static int fed_set_add(const char **slots, const char *name)
     return 1;
 }
 
+#define FED_ITEM_MEMBERS_MAX 64   /* members of one catalogue item (tools have ~6) */
+
+/* Drop every member of item that repeats an earlier one's name, so that what clients
+ * read is what the gateway read: JSON allows duplicate names, cJSON keeps the first and
+ * most clients the last, and a second "name" would let an upstream publish a tool
+ * under another upstream's prefix.  -1 (item unusable) past FED_ITEM_MEMBERS_MAX. */
+static int fed_item_dedupe(cJSON *item)
+{
+    cJSON *m = item->child;
+    int n = 0;
+
+    while (m != NULL) {
+        cJSON *next = m->next;
+        const cJSON *p;
+
+        if (++n > FED_ITEM_MEMBERS_MAX)
+            return -1;
+        for (p = item->child; p != m; p = p->next)
+            if (strcmp(p->string, m->string) == 0)
+                break;
+        if (p != m) {
+            cJSON_DetachItemViaPointer(item, m);
+            cJSON_Delete(m);
+            n--;
+        }
+        m = next;
+    }
+    return 0;
+}
+
 /* Append upstream i's items of one kind to items (and its name to owners, one per
  * item), names prefixed.  Nothing is appended unless the whole listing succeeds, and one
  * upstream may fill at most its share of the catalogue, so a failing or oversized
@@ -447,7 +477,8 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
             goto done;
         }
         while ((it = cJSON_DetachItemFromArray(arr, 0)) != NULL) {
-            const cJSON *name = cJSON_GetObjectItemCaseSensitive(it, d->key);
+            const cJSON *name = cJSON_IsObject(it) && fed_item_dedupe(it) == 0
+                                ? cJSON_GetObjectItemCaseSensitive(it, d->key) : NULL;
             char full[FED_NAME_MAX + 1];
             const char *key;
 

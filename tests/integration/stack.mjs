@@ -79,7 +79,8 @@ export async function startUpstream(kind, port, env = {}) {
  * starts nor stops them), so that two gateways can share upstream sessions.
  * inlineUpstreams: pass the upstreams document in MCPGW_UPSTREAMS_JSON instead of a file,
  * as the Terraform service module does on Fargate. */
-export async function startStack({ env = {}, toolboxTimeoutMs, toolboxEnv = {}, upstreamsFrom, inlineUpstreams } = {}) {
+export async function startStack({ env = {}, toolboxTimeoutMs, toolboxEnv = {}, upstreamsFrom, inlineUpstreams,
+  extraUpstreams = [] } = {}) {
   const dir = mkdtempSync(path.join(tmpdir(), 'mcpgw-it-'));
   const shared = upstreamsFrom?.ports;
   const ports = { gw: await freePort(), everything: shared?.everything ?? await freePort(),
@@ -91,7 +92,7 @@ export async function startStack({ env = {}, toolboxTimeoutMs, toolboxEnv = {}, 
   if (toolboxTimeoutMs) toolboxEntry.timeout_ms = toolboxTimeoutMs;
   const upstreamsDoc = JSON.stringify({
     separator: '__',
-    upstreams: [{ name: 'everything', url: `http://127.0.0.1:${ports.everything}/mcp` }, toolboxEntry],
+    upstreams: [{ name: 'everything', url: `http://127.0.0.1:${ports.everything}/mcp` }, toolboxEntry, ...extraUpstreams],
   });
   if (!inlineUpstreams) writeFileSync(path.join(dir, 'upstreams.json'), upstreamsDoc);
   const gwEnv = {
@@ -138,6 +139,26 @@ export async function startStack({ env = {}, toolboxTimeoutMs, toolboxEnv = {}, 
       return r;
     },
   };
+}
+
+/* A hand-made upstream on a free loopback port: answers initialize itself and every other
+ * request with answer(message) (the text of a JSON-RPC "result"), for upstreams no SDK
+ * would be.  Returns { url, close() }. */
+export async function rawUpstream(answer) {
+  const http = await import('node:http');
+  const server = http.createServer(async (req, res) => {
+    let body = '';
+    for await (const c of req) body += c;
+    const m = body ? JSON.parse(body) : {};
+    if (m.id === undefined) { res.writeHead(202).end(); return; }
+    const result = m.method === 'initialize'
+      ? '{"protocolVersion":"2025-11-25","capabilities":{"tools":{},"resources":{}},"serverInfo":{"name":"raw","version":"1"}}'
+      : answer(m);
+    res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'raw-1' })
+      .end(`{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":${result}}`);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) };
 }
 
 /* Children of pid according to /proc (Linux). */
