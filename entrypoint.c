@@ -197,13 +197,12 @@ struct logline {
 };
 
 /* Escape s as the inside of a JSON string into out (NUL-terminated).  When out is too
- * small the text is cut before an escape sequence and before any trailing non-ASCII
- * bytes, so that the result is never a broken escape or a split UTF-8 character. */
+ * small the text is cut before an escape sequence or a UTF-8 sequence that would not
+ * fit whole, so that the result is never a broken escape or a split character. */
 static size_t json_escape(char *out, size_t outlen, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     size_t o = 0;
-    int cut = 0;
 
     if (outlen == 0)
         return 0;
@@ -242,15 +241,11 @@ static size_t json_escape(char *out, size_t outlen, const char *s)
         } else {
             esc[n++] = (char)c;
         }
-        if (o + n >= outlen) {
-            cut = 1;
-            break;
-        }
+        if (o + n >= outlen)
+            break;      /* whole escapes and sequences only: a cut never splits one */
         memcpy(out + o, esc, n);
         o += n;
     }
-    while (cut && o > 0 && ((unsigned char)out[o - 1] & 0x80) != 0)
-        o--;
     out[o] = '\0';
     return o;
 }
@@ -1482,36 +1477,80 @@ static int relay_start(const char *what, void (*copy)(int fd), char *err, size_t
     return fds[1];
 }
 
-/* The access log relay's copy: bytes as they come. */
-static void access_log_copy(int fd)
+static void write_all_or_exit(int fd, const char *p, size_t n)
 {
-    char buf[16384];
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
 
-    for (;;) {
-        ssize_t n = read(fd, buf, sizeof buf), off = 0;
-
-        if (n < 0 && errno == EINTR)
+        if (w < 0 && errno == EINTR)
             continue;
-        if (n <= 0)
-            return;
-        while (off < n) {
-            ssize_t w = write(STDOUT_FILENO, buf + off, (size_t)(n - off));
-
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                _exit(1);
-            off += w;
-        }
+        if (w <= 0)
+            _exit(1);
+        p += w;
+        n -= (size_t)w;
     }
 }
 
-/* lighttpd opens its access log as /proc/self/fd/3.  Opening that path works for a
- * pipe, a file or a terminal, but fails (ENXIO) when our stdout is a socket, as under
- * some supervisors and test harnesses.  Then lighttpd gets a pipe instead, and a small
- * relay process copies it to our stdout until lighttpd (the only writer) is gone.  The
- * relay is an ordinary child: the reaper collects it.  Returns the pipe's write end, 0
- * when stdout can be used directly, or -1 with err. */
+/* Does p[0..n) begin a UTF-8 sequence that more bytes could complete? */
+static int utf8_incomplete(const unsigned char *p, size_t n)
+{
+    size_t want = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+                  : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+
+    if (want == 0 || n >= want)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return 1;
+}
+
+/* The access log relay's copy.  lighttpd escapes quotes and control characters in its
+ * JSON lines but passes bytes above 0x7f through as they came in the request line, so a
+ * client could put invalid UTF-8 on our stdout: such a byte becomes the escape \ufffd
+ * (it can only stand inside a string).  A sequence cut by a read waits for the next. */
+static void access_log_copy(int fd)
+{
+    unsigned char in[16384];
+    char out[sizeof in * 6];
+    size_t have = 0;
+
+    for (;;) {
+        ssize_t n = read(fd, in + have, sizeof in - have);
+        size_t i = 0, o = 0;
+
+        if (n < 0 && errno == EINTR)
+            continue;
+        have += n > 0 ? (size_t)n : 0;
+        while (i < have) {
+            size_t k = in[i] < 0x80 ? 1 : utf8_seq_len(in + i, have - i);
+
+            if (k == 0 && n > 0 && utf8_incomplete(in + i, have - i))
+                break;
+            if (k == 0) {
+                memcpy(out + o, "\\ufffd", 6);
+                o += 6;
+                i++;
+            } else {
+                memcpy(out + o, in + i, k);
+                o += k;
+                i += k;
+            }
+        }
+        write_all_or_exit(STDOUT_FILENO, out, o);
+        memmove(in, in + i, have - i);
+        have -= i;
+        if (n <= 0)
+            return;
+    }
+}
+
+/* lighttpd opens its access log as /proc/self/fd/3.  It always gets a pipe there, and a
+ * relay copies what comes through to our stdout (access_log_copy): opening our stdout
+ * itself would fail when it is a socket (ENXIO, under some supervisors and test
+ * harnesses) or belongs to another user than lighttpd runs as (EACCES, under sudo -u or
+ * setpriv), and lighttpd lets invalid UTF-8 from request lines through.  Returns the
+ * pipe's write end, or -1 with err. */
 static int access_log_relay(char *err, size_t errlen)
 {
     struct stat st;
@@ -1527,10 +1566,7 @@ static int access_log_relay(char *err, size_t errlen)
             if (fl >= 0 && !(fl & O_APPEND))
                 (void)fcntl(fd, F_SETFL, fl | O_APPEND);
         }
-        return 0;
     }
-    if (fstat(STDOUT_FILENO, &st) != 0 || !S_ISSOCK(st.st_mode))
-        return 0;
     return relay_start("the access log", access_log_copy, err, errlen);
 }
 
@@ -1548,6 +1584,9 @@ static void errorlog_line(char *line, size_t n)
 
     while (n > 0 && (line[n - 1] == '\r' || line[n - 1] == '\n'))
         n--;
+    for (size_t i = 0; i < n; i++)
+        if (line[i] == '\0')
+            line[i] = '?';      /* a C string would end there and lose the rest */
     line[n] = '\0';
     if (n == 0)
         return;
@@ -1610,15 +1649,13 @@ static int lighttpd_start(struct supervisor *s, char *err, size_t errlen)
         return -1;
     errlog = errorlog_relay(err, errlen);
     if (errlog < 0) {
-        if (relay > 0)
-            close(relay);
+        close(relay);
         return -1;
     }
     o.fd3_source = relay;
     o.fd2_source = errlog;
     rc = child_spawn(&s->httpd, s->httpd_argv, &o, err, errlen);
-    if (relay > 0)
-        close(relay);
+    close(relay);
     close(errlog);
     if (rc != 0)
         return -1;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "rand.h"
+#include "utf8.h"
 
 static const char *http_param(struct FCGX_Request *fcgi, const char *name)
 {
@@ -150,8 +151,23 @@ void http_response_json(http_response_t *resp, int status, const cJSON *json)
     resp->content_type = "application/json";
     resp->body = cJSON_PrintUnformatted(json);
     resp->body_len = resp->body != NULL ? strlen(resp->body) : 0;
-    if (resp->body == NULL)
+    if (resp->body == NULL) {
         resp->status = 500;
+        return;
+    }
+    /* What comes from outside was checked on the way in, but messages made here may
+     * quote a header or be cut at a byte count in the middle of a character: the body
+     * leaves as valid UTF-8 whatever went into it. */
+    {
+        size_t n;
+        char *fixed = utf8_repair(resp->body, resp->body_len, &n);
+
+        if (fixed != NULL) {
+            free(resp->body);
+            resp->body = fixed;
+            resp->body_len = n;
+        }
+    }
 }
 
 void http_response_text(http_response_t *resp, int status, const char *content_type,

@@ -2,6 +2,9 @@
 /* utf8.c - UTF-8 sequence checking (RFC 3629). */
 #include "utf8.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 size_t utf8_seq_len(const unsigned char *s, size_t avail)
 {
     size_t n;
@@ -34,4 +37,36 @@ size_t utf8_seq_len(const unsigned char *s, size_t avail)
         (n == 4 && (cp < 0x10000 || cp > 0x10ffff)))
         return 0;
     return n;
+}
+
+char *utf8_repair(const char *s, size_t len, size_t *outlen)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0, o = 0, n;
+    char *out;
+
+    while (i < len && (n = utf8_seq_len(p + i, len - i)) != 0)
+        i += n;
+    if (i == len)
+        return NULL;
+    out = malloc(len * 3 + 1);      /* at worst every byte becomes three */
+    if (out == NULL)
+        return NULL;
+    memcpy(out, s, i);
+    o = i;
+    while (i < len) {
+        n = utf8_seq_len(p + i, len - i);
+        if (n == 0) {
+            memcpy(out + o, "\xef\xbf\xbd", 3);
+            o += 3;
+            i++;
+        } else {
+            memcpy(out + o, s + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    out[o] = '\0';
+    *outlen = o;
+    return out;
 }

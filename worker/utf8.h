@@ -11,4 +11,11 @@
  * avail.  avail == 0 gives 0. */
 size_t utf8_seq_len(const unsigned char *s, size_t avail);
 
+/* s[0..len) with every byte that does not start a well-formed sequence replaced by
+ * U+FFFD, as a malloc'd NUL-terminated copy (*outlen its length), or NULL when s is
+ * well-formed already (nothing to do) or memory is short.  For text made here from
+ * pieces (a message cut at a byte count, a header echoed back) that must go out as
+ * valid UTF-8. */
+char *utf8_repair(const char *s, size_t len, size_t *outlen);
+
 #endif

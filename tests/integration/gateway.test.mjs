@@ -500,6 +500,22 @@ describe('mcpgw end to end', () => {
       }
       assert.match(S.gw.err, /"component":"lighttpd","msg":"\(server\.c\.\d+\) server started/);
     });
+    it('a request line that is not UTF-8 still gives a valid JSON access line', async () => {
+      const net = await import('node:net');
+      await new Promise((resolve, reject) => {
+        const c = net.connect(S.ports.gw, '127.0.0.1', () => c.end(Buffer.concat([
+          Buffer.from('GET /health?it-utf8-789='), Buffer.from([0xff, 0xfe, 0xc3]),
+          Buffer.from(' HTTP/1.1\r\nHost: x\r\nX-Request-Id: it-utf8-789\r\nConnection: close\r\n\r\n')])));
+        c.on('data', () => {});
+        c.on('end', resolve);
+        c.on('error', reject);
+      });
+      await waitFor('access log line', () => S.gw.out.includes('it-utf8-789'), 15000);
+      const line = S.gw.out.split('\n').find((l) => l.includes('it-utf8-789'));
+      // The relay turned each stray byte into the escape itself (six ASCII characters).
+      assert.match(line, /GET \/health\?it-utf8-789=\\ufffd\\ufffd\\ufffd HTTP/, line);
+      assert.equal(JSON.parse(line).component, 'lighttpd');
+    });
     it("lighttpd's access log reaches stdout as JSON lines", async () => {
       await fetch(`${S.base}/health`, { headers: { 'x-request-id': 'it-access-456' } });
       // lighttpd buffers its access log and writes it out every few seconds.

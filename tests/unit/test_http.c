@@ -34,3 +34,19 @@ Test(response, a_header_that_does_not_fit_marks_the_response_unusable)
     cr_expect_eq(resp.headers_overflow, 1);
     http_response_release(&resp);
 }
+
+Test(response, json_bodies_leave_as_valid_utf8)
+{
+    http_response_t resp;
+    cJSON *m = cJSON_CreateObject();
+
+    /* A message cut at a byte count halfway through "é", and a raw header byte. */
+    cJSON_AddStringToObject(m, "message", "caf\xc3");
+    cJSON_AddStringToObject(m, "origin", "http://\xff" "evil");
+    http_response_init(&resp);
+    http_response_json(&resp, 403, m);
+    cr_expect_str_eq(resp.body, "{\"message\":\"caf\xef\xbf\xbd\",\"origin\":\"http://\xef\xbf\xbd" "evil\"}");
+    cr_expect_eq(resp.body_len, strlen(resp.body));
+    http_response_release(&resp);
+    cJSON_Delete(m);
+}
