@@ -745,7 +745,23 @@ static int settings_lighttpd(char *err, size_t errlen)
             return -1;
         }
     }
-    return env_int("MCPGW_KEEPALIVE_IDLE", 75, 1, 32767, &idle, err, errlen);
+    if (env_int("MCPGW_KEEPALIVE_IDLE", 75, 1, 32767, &idle, err, errlen) != 0)
+        return -1;
+    /* lighttpd.conf reaches the status lane by "socket", a unix path: a host:port lane
+     * needs a lighttpd configuration of its own (docs/OPERATIONS.md, the pool on TCP). */
+    {
+        const char *lane = env_get("MCPGW_STATUS_SOCKET");
+        const char *sock = env_get("MCPGW_SOCKET");
+
+        if (lane != NULL && strcmp(lane, "off") != 0 && lane[0] != '/' &&
+            (sock == NULL || sock[0] == '/')) {
+            snprintf(err, errlen, "MCPGW_STATUS_SOCKET=%.64s: want a unix socket path like "
+                     "MCPGW_SOCKET's, or off (a host:port lane goes with a pool on TCP and "
+                     "a lighttpd configuration of its own)", lane);
+            return -1;
+        }
+    }
+    return 0;
 }
 
 /* Every setting of supervised mode; -1 with err naming the variable and its value. */
@@ -1667,6 +1683,15 @@ static int lighttpd_start(struct supervisor *s, char *err, size_t errlen)
  * is unset, so give each the documented default (children inherit our environment).
  * MCPGW_MAX_BODY_KB is derived from MCPGW_MAX_BODY so that lighttpd and the workers
  * enforce the same cap; the pool validates MCPGW_MAX_BODY itself. */
+/* Give name its default when it is unset or empty: we read an empty variable as unset,
+ * so lighttpd (which would take "" as a value: MCPGW_BIND= would listen on every
+ * address) must see the same default. */
+static void env_default(const char *name, const char *value)
+{
+    if (env_get(name) == NULL)
+        (void)setenv(name, value, 1);
+}
+
 static void lighttpd_env_defaults(const struct settings *cfg)
 {
     const char *body = env_get("MCPGW_MAX_BODY"), *lane;
@@ -1674,10 +1699,10 @@ static void lighttpd_env_defaults(const struct settings *cfg)
     char kb[32], lane_def[EP_PATH_MAX + 16];
     int grace;
 
-    (void)setenv("MCPGW_BIND", "127.0.0.1", 0);
-    (void)setenv("MCPGW_PORT", "8080", 0);
-    (void)setenv("MCPGW_RUNTIME_DIR", cfg->runtime_dir, 0);
-    (void)setenv("MCPGW_SOCKET", cfg->fcgi.text, 0);
+    env_default("MCPGW_BIND", "127.0.0.1");
+    env_default("MCPGW_PORT", "8080");
+    env_default("MCPGW_RUNTIME_DIR", cfg->runtime_dir);
+    env_default("MCPGW_SOCKET", cfg->fcgi.text);
     /* The pool's status lane: the pool takes the same default when this is unset (beside
      * a unix socket; none for TCP), and lighttpd sends /health and /status there. */
     lane = env_get("MCPGW_STATUS_SOCKET");
@@ -1690,7 +1715,7 @@ static void lighttpd_env_defaults(const struct settings *cfg)
         lane = lane_def;
     }
     (void)setenv("MCPGW_STATUS_BACKEND", strcmp(lane, "off") == 0 ? cfg->fcgi.text : lane, 1);
-    (void)setenv("MCPGW_KEEPALIVE_IDLE", "75", 0);
+    env_default("MCPGW_KEEPALIVE_IDLE", "75");
     /* lighttpd writes local time into its access log; every other line is UTC.  A POSIX
      * TZ string needs no zoneinfo files (the image has none).  The pool logs in UTC
      * whatever TZ says, so setting it for both children changes nothing else. */

@@ -44,6 +44,16 @@ t_sup_ordered_drain() {
     expect_json_log
 }
 
+t_sup_empty_settings_mean_the_default_for_lighttpd_too() {
+    sup_env
+    fake_pool --on TERM=exit:0
+    fake_lighttpd --on INT=exit:0 --report-env MCPGW_BIND
+    sup_start MCPGW_BIND= MCPGW_KEEPALIVE_IDLE=
+    # Empty is unset for us; lighttpd must not get "" (it would listen everywhere).
+    expect_event 'lighttpd env MCPGW_BIND=127.0.0.1$'
+    sup_stop_ok
+}
+
 t_sup_lighttpd_graceful_stop_leaves_the_pool_its_share() {
     sup_env
     export MCPGW_DRAIN_DELAY=4 MCPGW_STOP_BUDGET=20
@@ -314,7 +324,8 @@ t_sup_bad_settings_exit_2() {
         MCPGW_PORT=0 MCPGW_PORT=http MCPGW_HEALTH_URL=example.com:80/health \
         "MCPGW_HEALTH_URL=127.0.0.1:80/a b" MCPGW_LOG_LEVEL=loud \
         MCPGW_BIND=not-an-ip MCPGW_BIND=:: MCPGW_BIND=example.com MCPGW_BIND=[::1 \
-        MCPGW_KEEPALIVE_IDLE=abc MCPGW_KEEPALIVE_IDLE=0 MCPGW_KEEPALIVE_IDLE=40000; do
+        MCPGW_KEEPALIVE_IDLE=abc MCPGW_KEEPALIVE_IDLE=0 MCPGW_KEEPALIVE_IDLE=40000 \
+        MCPGW_STATUS_SOCKET=127.0.0.1:9001; do
         : >"$EVENTS"
         ep_start "$case"
         ep_wait 2000
