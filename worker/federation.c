@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "digest.h"
 #include "jsonrpc.h"
 #include "log.h"
 
@@ -57,6 +58,35 @@ static const struct fed_kind_desc fed_kinds[FED_KIND_COUNT] = {
 };
 
 #define FED_URI_MAX 2048   /* longest resource URI or URI template federated */
+
+/* The store key of kind's merged catalogue: its cache_key and a fingerprint of the
+ * upstreams it is built from (separator, names, URLs as logs show them), so that a hot
+ * swap to another upstreams file, or a rolling deploy where tasks still run the old one,
+ * never serves or overwrites a catalogue of other upstreams. */
+static const char *fed_cache_key(gateway_t *g, enum fed_kind kind, char *out, size_t outlen)
+{
+    if (g->fed_fp[0] == '\0') {
+        char hex[DIGEST_HEX_LEN + 1], *text;
+        size_t len = strlen(g->cfg->separator) + 2, o = 0;
+
+        for (size_t i = 0; i < g->cfg->n_upstreams; i++)
+            len += strlen(g->cfg->upstreams[i].name) + strlen(g->cfg->upstreams[i].url_shown) + 2;
+        text = malloc(len);
+        if (text != NULL) {
+            o += (size_t)snprintf(text + o, len - o, "%s\n", g->cfg->separator);
+            for (size_t i = 0; i < g->cfg->n_upstreams; i++)
+                o += (size_t)snprintf(text + o, len - o, "%s %s\n", g->cfg->upstreams[i].name,
+                                      g->cfg->upstreams[i].url_shown);
+        }
+        if (text != NULL && digest_sha256_hex(hex, text, o) == 0)
+            snprintf(g->fed_fp, sizeof(g->fed_fp), "%.12s", hex);
+        else
+            snprintf(g->fed_fp, sizeof(g->fed_fp), "any");
+        free(text);
+    }
+    snprintf(out, outlen, "%s:%s", fed_kinds[kind].cache_key, g->fed_fp);
+    return out;
+}
 
 /* One upstream session as recorded in the store. */
 struct fed_usession {
@@ -293,9 +323,12 @@ static void fed_catalogue_drop(gateway_t *g, int changed_bits)
 {
     char ignore[128];
 
+    char key[64];
+
     for (size_t k = 0; k < FED_KIND_COUNT; k++)
         if (changed_bits & fed_kinds[k].changed_bit)
-            store_del(g->store, fed_kinds[k].cache_key, ignore, sizeof(ignore));
+            store_del(g->store, fed_cache_key(g, (enum fed_kind)k, key, sizeof(key)), ignore,
+                      sizeof(ignore));
 }
 
 /* Did the upstream refuse the session we sent?  The spec says 404; the official
@@ -572,7 +605,7 @@ static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind k
     cJSON *owners = cJSON_AddArrayToObject(cat, "owners");   /* upstream of items[i] */
     cJSON *errors = cJSON_AddObjectToObject(cat, "errors");
     const char **taken = calloc(FED_SET_SLOTS, sizeof(*taken));
-    char err[512], *text;
+    char err[512], key[64], *text;
     long ttl = g->cfg->catalog_ttl;
     long long end = upstream_now_ms() + fed_build_budget_ms(g->cfg);
 
@@ -597,7 +630,8 @@ static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind k
         ttl = FED_PARTIAL_TTL;
     text = cJSON_PrintUnformatted(cat);
     *ttl_out = ttl;
-    *stored = text != NULL && store_put(g->store, d->cache_key, text, strlen(text), ttl,
+    *stored = text != NULL && store_put(g->store, fed_cache_key(g, kind, key, sizeof(key)),
+                                        text, strlen(text), ttl,
                                         err, sizeof(err)) == 0;
     if (text != NULL && !*stored)
         log_warn("catalogue kept in this worker only: the store did not take it",
@@ -650,13 +684,14 @@ void fed_cache_free(gateway_t *g)
 static int fed_cache_refresh(gateway_t *g, const char *gsid, enum fed_kind kind,
                              struct fed_cache *c)
 {
-    char *v = NULL, err[256], lock[64];
+    char *v = NULL, err[256], key[64], lock[80];
     size_t len = 0;
     cJSON *doc, *items;
     time_t now = time(NULL);
     int rc;
 
-    rc = store_get(g->store, fed_kinds[kind].cache_key, &v, &len, NULL, err, sizeof(err));
+    rc = store_get(g->store, fed_cache_key(g, kind, key, sizeof(key)), &v, &len, NULL, err,
+                   sizeof(err));
     if (rc == 1 && c->text != NULL && len == c->len && memcmp(v, c->text, len) == 0) {
         free(v);
         return 0;
@@ -669,7 +704,7 @@ static int fed_cache_refresh(gateway_t *g, const char *gsid, enum fed_kind kind,
 
         /* One worker rebuilds at a time; the others keep serving their stale copy
          * meanwhile instead of all asking every upstream at once. */
-        snprintf(lock, sizeof(lock), "%s:building", fed_kinds[kind].cache_key);
+        snprintf(lock, sizeof(lock), "%s:building", key);
         locked = store_add(g->store, lock, "1", 1, FED_BUILD_LOCK_TTL, err, sizeof(err));
         if (locked == 0 && c->text != NULL)
             return 0;

@@ -24,6 +24,7 @@ typedef struct gateway {
     size_t n_up;
     long next_id;                       /* last id sent upstream; starts at random */
     void *fed_cache[4];                 /* federation.c's per-kind catalogue copies */
+    char fed_fp[16];                    /* federation.c: fingerprint of the upstreams */
     cJSON *ready_upstreams;             /* /ready's last upstream probe, reused until */
     long long ready_until_ms;           /* this (upstream_now_ms clock) */
     char draining_path[CONFIG_PATH_MAX + 16];

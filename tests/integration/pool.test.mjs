@@ -320,6 +320,28 @@ wrk.headers["Mcp-Session-Id"] = "${sid}"
     replaceFile(bin.bin, { from: BUILT_POOL });
   });
 
+  it('a swap to another upstreams file serves the new catalogue at once, not the cached one', async () => {
+    const sid = await openSession(S);
+    const list = async () => JSON.parse((await post(S, { jsonrpc: '2.0', id: nextId++, method: 'tools/list', params: {} },
+      { 'mcp-session-id': sid, 'mcp-protocol-version': '2025-11-25' })).text).result.tools.map((t) => t.name);
+    assert.ok((await list()).some((n) => n.startsWith('toolbox__')));
+    const file = path.join(S.dir, 'upstreams.json');
+    const before = readFileSync(file, 'utf8');
+    const doc = JSON.parse(before);
+    doc.upstreams = doc.upstreams.map((u) => (u.name === 'toolbox' ? { ...u, name: 'tb' } : u));
+    writeFileSync(file, JSON.stringify(doc));
+    try {
+      const r = await reload(S);
+      assert.equal(r.code, 0, r.out);
+      const after = await list();       // MCPGW_CATALOG_TTL is 60 s: a cached copy would still say toolbox
+      assert.ok(after.some((n) => n.startsWith('tb__')), after.join(' '));
+      assert.ok(!after.some((n) => n.startsWith('toolbox__')), 'the old catalogue was served');
+    } finally {
+      writeFileSync(file, before);
+      assert.equal((await reload(S)).code, 0);
+    }
+  });
+
   it('concurrent --reload calls each get the answer of a swap that served them', async () => {
     const s0 = await status(S);
     // SIGHUPs that arrive together coalesce (their tokens with them): no caller may wait
