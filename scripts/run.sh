@@ -78,10 +78,10 @@ export MCPGW_DRAIN_DELAY=${MCPGW_DRAIN_DELAY:-0}
 
 if [ "$demo" = 1 ]; then
     call_hint="(cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/call --tool-name everything__get-sum --tool-arg a=2 b=3)"
-    logs_hint="JSON lines below; demo upstreams log to $RUN/"
+    logs_hint="the gateway's, one JSON object per line below (and one plain \"mcpgw is ready\" line); demo upstreams log to $RUN/"
 else
     call_hint="(cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/call --tool-name <upstream>__<tool> --tool-arg k=v)"
-    logs_hint="JSON lines below"
+    logs_hint="the gateway's, one JSON object per line below (and one plain \"mcpgw is ready\" line)"
 fi
 cat <<MSG
 mcpgw is starting on http://127.0.0.1:$PORT
@@ -89,6 +89,7 @@ mcpgw is starting on http://127.0.0.1:$PORT
   upstreams:     $upstreams_note
   try it:        (cd tests && npx mcp-inspector --cli http://127.0.0.1:$PORT/mcp --transport http --method tools/list)
                  $call_hint
+  hot swap:      MCPGW_RUNTIME_DIR=$RUN ${MCPGW_BUILD:-build}/mcpgw-pool --reload
   logs:          $logs_hint
 Ctrl-C stops everything.
 MSG

@@ -488,6 +488,14 @@ static void up_curl_err(upstream_t *u, const xfer_t *x, CURLcode rc, char *err, 
         u->errbuf[--el] = '\0';
     if (el > 0 && strcmp(u->errbuf, curl_easy_strerror(rc)) != 0)
         snprintf(detail, sizeof(detail), " (%s)", u->errbuf);
+    /* curl's own message often ends in its strerror text already: say it once. */
+    {
+        const char *se = curl_easy_strerror(rc);
+        size_t sl = strlen(se);
+
+        if (el > sl && strcmp(u->errbuf + el - sl, se) == 0)
+            detail[0] = '\0';
+    }
 
     switch (rc) {
     case CURLE_OPERATION_TIMEDOUT:
@@ -527,7 +535,10 @@ static void up_curl_err(upstream_t *u, const xfer_t *x, CURLcode rc, char *err, 
     default:
         break;
     }
-    errbuf_set(err, errlen, "%s: %s%s", what, curl_easy_strerror(rc), detail);
+    if (detail[0] == '\0' && el > strlen(curl_easy_strerror(rc)))
+        errbuf_set(err, errlen, "%s: %s", what, u->errbuf);
+    else
+        errbuf_set(err, errlen, "%s: %s%s", what, curl_easy_strerror(rc), detail);
 }
 
 /* Options common to every exchange on the kept handle.  curl_easy_reset keeps the

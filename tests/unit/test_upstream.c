@@ -962,7 +962,9 @@ Test(upstream, connection_refused)
     U = upstream_new(&C, ERR, sizeof(ERR));
     cr_assert_not_null(U, "%s", ERR);
     cr_assert_eq(post(request(1), NULL, NULL, &r), -1);
-    ASSERT_ERR_HAS("connect: Couldn't connect");
+    ASSERT_ERR_HAS("connect: Failed to connect to 127.0.0.1 port");
+    ASSERT_ERR_HAS("Couldn't connect to server");
+    cr_expect_null(strstr(strstr(ERR, "Couldn't connect") + 1, "Couldn't connect"), "said twice: %s", ERR);
     cr_assert_eq(r.http_status, 0);
     upstream_reply_free(&r);
     cr_assert_eq(upstream_probe(U, 500, ERR, sizeof(ERR)), -1);
