@@ -609,6 +609,11 @@ static char *fed_catalogue_build(gateway_t *g, const char *gsid, enum fed_kind k
     long ttl = g->cfg->catalog_ttl;
     long long end = upstream_now_ms() + fed_build_budget_ms(g->cfg);
 
+    /* One request may build two catalogues (resources/read: resources, then templates):
+     * together they must leave it a second before the pool's limit. */
+    if (g->deadline_ms != 0 && end > g->deadline_ms - 1000)
+        end = g->deadline_ms - 1000;
+
     for (size_t i = 0; i < g->n_up; i++) {
         const char *uname = upstream_conf(g->up[i])->name;
         long long now = upstream_now_ms();

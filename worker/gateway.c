@@ -135,6 +135,8 @@ void gateway_handle(gateway_t *g, const http_request_t *req, http_response_t *re
      * during the drain delay, rather than found closed by lighttpd's stop while a
      * request is on its way. */
     g->draining = access(g->draining_path, F_OK) == 0;
+    g->deadline_ms = g->cfg->request_timeout > 0
+                     ? upstream_now_ms() + (long long)g->cfg->request_timeout * 1000 : 0;
     if (g->draining)
         http_response_header(resp, "Connection", "close");
     gateway_route(g, req, resp);

@@ -29,6 +29,8 @@ typedef struct gateway {
     long long ready_until_ms;           /* this (upstream_now_ms clock) */
     char draining_path[CONFIG_PATH_MAX + 16];
     int draining;                       /* the flag existed when this request came in */
+    long long deadline_ms;              /* when the pool kills us over this request
+                                         * (upstream_now_ms clock), 0: never */
 } gateway_t;
 
 /* Open the store and make one client per upstream.  Returns 0, or -1 with err; g must

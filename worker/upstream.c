@@ -59,6 +59,7 @@ typedef struct xfer {
     int out_of_memory;
     int bad_session_id;
     long timeout_ms;              /* this exchange's limit: the upstream's, or less */
+    long long deadline_ms;        /* when that limit is reached (up_now_ms clock) */
     cJSON *to_upstream;           /* our answers to requests the upstream sent us in its
                                      stream, not sent yet (array, or NULL) */
     const char *session_id, *protocol_version;   /* of the exchange, for those answers */
@@ -232,9 +233,13 @@ static void up_answer_upstream(upstream_t *u, xfer_t *x)
     cJSON *a;
 
     while (x->to_upstream != NULL && (a = cJSON_DetachItemFromArray(x->to_upstream, 0)) != NULL) {
-        struct curl_slist *hdrs = up_headers(u, x->session_id, x->protocol_version, 1);
-        char *json = cJSON_PrintUnformatted(a);
-        CURL *c = curl_easy_init();
+        /* Within the exchange's own limit: an upstream that asks and asks but never takes
+         * the answers must not hold the worker past it. */
+        long long left = x->deadline_ms - up_now_ms();
+        struct curl_slist *hdrs = left > 0 ? up_headers(u, x->session_id, x->protocol_version, 1)
+                                           : NULL;
+        char *json = hdrs != NULL ? cJSON_PrintUnformatted(a) : NULL;
+        CURL *c = json != NULL ? curl_easy_init() : NULL;
         CURLcode rc = CURLE_OK;
         long status = 0;
 
@@ -245,7 +250,8 @@ static void up_answer_upstream(upstream_t *u, xfer_t *x)
             UP_SET(CURLOPT_NOSIGNAL, 1L);
             UP_SET(CURLOPT_HTTPHEADER, hdrs);
             UP_SET(CURLOPT_POSTFIELDS, json);
-            UP_SET(CURLOPT_TIMEOUT_MS, UPSTREAM_DELETE_TIMEOUT_MS);
+            UP_SET(CURLOPT_TIMEOUT_MS, left < UPSTREAM_DELETE_TIMEOUT_MS ? (long)left
+                                                                         : UPSTREAM_DELETE_TIMEOUT_MS);
             UP_SET(CURLOPT_CONNECTTIMEOUT_MS, u->conf->connect_timeout_ms);
             UP_SET(CURLOPT_WRITEFUNCTION, up_discard);
             if (rc == CURLE_OK)
@@ -761,6 +767,7 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
         if (left < x.timeout_ms)
             x.timeout_ms = (long)left;
     }
+    x.deadline_ms = up_now_ms() + x.timeout_ms;
     if (up_setup(u, &x, hdrs, x.timeout_ms) != 0 ||
         curl_easy_setopt(u->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(json)) != CURLE_OK ||
         curl_easy_setopt(u->curl, CURLOPT_POSTFIELDS, json) != CURLE_OK) {

@@ -616,6 +616,38 @@ Test(upstream, requests_inside_an_answer_are_answered_at_once)
     cr_expect(strstr(b.head, "MCP-Protocol-Version: 2025-11-25") != NULL, "%s", b.head);
 }
 
+static int h_asks_and_never_listens(srv_t *s, int fd, int idx)
+{
+    (void)s;
+    (void)fd;
+    if (idx > 0)
+        return 0;       /* takes our answers' connections and never replies */
+    sse_head(fd);
+    for (int i = 0; i < 5; i++) {
+        char ev[96];
+
+        snprintf(ev, sizeof(ev), "data: {\"jsonrpc\":\"2.0\",\"id\":%d,\"method\":\"ping\"}\n\n",
+                 100 + i);
+        sse_chunk(fd, ev);
+    }
+    return 0;           /* and never answers the request itself */
+}
+
+Test(upstream, answering_an_upstream_s_requests_stays_within_the_exchange_limit)
+{
+    upstream_reply_t r;
+    long long t0;
+
+    C.timeout_ms = 800;
+    start(h_asks_and_never_listens);
+    t0 = now_ms();
+    cr_assert_eq(post(request(1), "s", "2025-11-25", &r), -1);
+    /* Five answers of up to 2 s each would take 10 s. */
+    cr_expect_lt(now_ms() - t0, 2500, "took %lld ms", now_ms() - t0);
+    ASSERT_ERR_HAS("timeout");
+    upstream_reply_free(&r);
+}
+
 /* ---- SSE answers ---- */
 
 static int h_sse(srv_t *s, int fd, int idx)
