@@ -501,6 +501,14 @@ static int fed_collect(gateway_t *g, const char *gsid, size_t i, enum fed_kind k
         e = cJSON_GetObjectItemCaseSensitive(answer, "error");
         result = cJSON_GetObjectItemCaseSensitive(answer, "result");
         arr = cJSON_GetObjectItemCaseSensitive(result, d->array_key);
+        if (page == 0 && cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(e, "code")) &&
+            cJSON_GetObjectItemCaseSensitive(e, "code")->valueint == JSONRPC_METHOD_NOT_FOUND) {
+            /* Announcing resources but not templates (or the like) is common: an upstream
+             * without the method has none of them, it is not failing. */
+            cJSON_Delete(answer);
+            rc = 0;
+            break;
+        }
         if (e != NULL || !cJSON_IsArray(arr)) {
             const cJSON *em = cJSON_GetObjectItemCaseSensitive(e, "message");
 

@@ -142,8 +142,8 @@ export async function startStack({ env = {}, toolboxTimeoutMs, toolboxEnv = {}, 
 }
 
 /* A hand-made upstream on a free loopback port: answers initialize itself and every other
- * request with answer(message) (the text of a JSON-RPC "result"), for upstreams no SDK
- * would be.  Returns { url, close() }. */
+ * request with answer(message): the text of a JSON-RPC "result", or { error: text } for
+ * an "error" member.  For upstreams no SDK would be.  Returns { url, close() }. */
 export async function rawUpstream(answer) {
   const http = await import('node:http');
   const server = http.createServer(async (req, res) => {
@@ -154,8 +154,9 @@ export async function rawUpstream(answer) {
     const result = m.method === 'initialize'
       ? '{"protocolVersion":"2025-11-25","capabilities":{"tools":{},"resources":{}},"serverInfo":{"name":"raw","version":"1"}}'
       : answer(m);
+    const member = typeof result === 'string' ? `"result":${result}` : `"error":${result.error}`;
     res.writeHead(200, { 'content-type': 'application/json', 'mcp-session-id': 'raw-1' })
-      .end(`{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},"result":${result}}`);
+      .end(`{"jsonrpc":"2.0","id":${JSON.stringify(m.id)},${member}}`);
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${server.address().port}/mcp`, close: () => new Promise((r) => server.close(r)) };
