@@ -974,15 +974,34 @@ static int fed_owner(const gateway_t *g, const struct fed_cache *c, int at)
     return -1;
 }
 
+/* Names (and the first reason) of the upstreams missing from catalogue c, appended to
+ * out ("a, b: why"). */
+static void fed_missing(const struct fed_cache *c, char *out, size_t outlen)
+{
+    const cJSON *e, *errors = c != NULL ? cJSON_GetObjectItemCaseSensitive(c->doc, "errors")
+                                        : NULL;
+
+    cJSON_ArrayForEach(e, errors) {
+        size_t o = strlen(out);
+
+        if (e->string != NULL && strstr(out, e->string) == NULL && o + 1 < outlen)
+            snprintf(out + o, outlen - o, "%s%s", o > 0 ? ", " : "", e->string);
+    }
+}
+
 /* The upstream that owns uri: the one that listed it, else the one with the template
- * whose fixed beginning (the text before its first '{') is the longest start of uri. */
-static int fed_resource_owner(gateway_t *g, const char *gsid, const char *uri)
+ * whose fixed beginning (the text before its first '{') is the longest start of uri.
+ * When none does, missing names the upstreams that could not be listed (it may be
+ * theirs), or is left empty. */
+static int fed_resource_owner(gateway_t *g, const char *gsid, const char *uri,
+                              char *missing, size_t missinglen)
 {
     struct fed_cache *c = fed_catalogue(g, gsid, FED_RESOURCES);
     const cJSON *it, *items = c != NULL ? c->items : NULL;
     size_t best = 0;
     int at = 0, owner = -1;
 
+    missing[0] = '\0';
     cJSON_ArrayForEach(it, items) {
         const cJSON *u = cJSON_GetObjectItemCaseSensitive(it, "uri");
 
@@ -990,6 +1009,7 @@ static int fed_resource_owner(gateway_t *g, const char *gsid, const char *uri)
             return fed_owner(g, c, at);
         at++;
     }
+    fed_missing(c, missing, missinglen);
     c = fed_catalogue(g, gsid, FED_TEMPLATES);
     items = c != NULL ? c->items : NULL;
     at = 0;
@@ -1006,6 +1026,8 @@ static int fed_resource_owner(gateway_t *g, const char *gsid, const char *uri)
         }
         at++;
     }
+    if (owner < 0)
+        fed_missing(c, missing, missinglen);
     return owner;
 }
 
@@ -1015,13 +1037,26 @@ cJSON *fed_read(gateway_t *g, const char *gsid, const cJSON *id, const cJSON *pa
     const cJSON *uri = cJSON_GetObjectItemCaseSensitive(params, "uri");
     const cJSON *f;
     cJSON *fwd;
+    char missing[300];
     int i, uri_seen = 0;
 
     *upstream = NULL;
     if (!cJSON_IsString(uri) || uri->valuestring[0] == '\0')
         return jsonrpc_error(id, JSONRPC_INVALID_PARAMS,
                              "resources/read: params.uri must be a non-empty string", NULL);
-    i = fed_resource_owner(g, gsid, uri->valuestring);
+    i = fed_resource_owner(g, gsid, uri->valuestring, missing, sizeof(missing));
+    if (i < 0 && missing[0] != '\0') {
+        /* Not found, but some upstream could not be listed: it may be its, and "not
+         * found" would make a client forget the resource for good. */
+        cJSON *data = cJSON_CreateObject();
+        char text[700];
+
+        cJSON_AddStringToObject(data, "uri", uri->valuestring);
+        cJSON_AddStringToObject(data, "unavailable", missing);
+        snprintf(text, sizeof(text), "resource \"%.150s\" is not listed by any upstream that "
+                 "answered; unavailable now: %s", uri->valuestring, missing);
+        return jsonrpc_error(id, JSONRPC_UPSTREAM_ERROR, text, data);
+    }
     if (i < 0) {
         cJSON *data = cJSON_CreateObject();
         char text[300];

@@ -589,7 +589,8 @@ describe('mcpgw with upstreams no SDK would be', () => {
       if (m.method === 'resources/list') return '{"resources":[{"uri":"mal://one","name":"one"}]}';
       return '{"content":[]}';
     });
-    T = await startStack({ extraUpstreams: [{ name: 'mal', url: mal.url }] });
+    T = await startStack({ extraUpstreams: [{ name: 'mal', url: mal.url },
+      { name: 'gone', url: 'http://127.0.0.1:1/mcp' }] });
   });
   after(async () => { if (T) await T.stop(); await mal?.close(); });
 
@@ -611,5 +612,12 @@ describe('mcpgw with upstreams no SDK would be', () => {
     assert.doesNotMatch(T.gw.err, /"upstream left out of the catalogue","upstream":"mal","kind":"resource template"/);
     const read = await rpc(sid, 'resources/read', { uri: 'mal://one' });
     assert.ok(read.json.result, read.text);
+  });
+
+  it('a URI nobody lists, while an upstream cannot be listed, is "unavailable", not "not found"', async () => {
+    const { sid } = await openSession();
+    const r = await rpc(sid, 'resources/read', { uri: 'gone://maybe' });
+    assert.equal(r.json.error?.code, -32010, r.text);
+    assert.match(r.json.error.message, /unavailable now: gone/);
   });
 });
