@@ -72,6 +72,18 @@ static void gateway_health(gateway_t *g, const http_request_t *req, http_respons
         http_response_text(resp, 200, "application/json", "{\"status\":\"ok\"}");
 }
 
+/* A browser page from a foreign origin (DNS rebinding: a name of the attacker's that
+ * resolves to 127.0.0.1) must not read what /ready and /status tell loopback peers:
+ * answered 403 as on /mcp.  Returns 1 when it answered. */
+static int gateway_foreign_origin(const gateway_t *g, const http_request_t *req,
+                                  http_response_t *resp)
+{
+    if (mcp_origin_allowed(g->cfg, req->origin))
+        return 0;
+    http_response_text(resp, 403, "application/json", "{\"error\":\"origin not allowed\"}");
+    return 1;
+}
+
 /* Readiness: 200 when the store answers; the body also says which upstreams are
  * reachable (an unreachable upstream does not make the gateway unready). */
 static void gateway_ready(gateway_t *g, const http_request_t *req, http_response_t *resp)
@@ -81,6 +93,8 @@ static void gateway_ready(gateway_t *g, const http_request_t *req, http_response
     int ok = store_ping(g->store, err, sizeof(err)) == 0;
     int draining = g->draining;
 
+    if (gateway_foreign_origin(g, req, resp))
+        return;
     /* A container that is stopping is not ready for new work either, whatever its store. */
     cJSON_AddStringToObject(body, "status", draining ? "draining" : ok ? "ready" : "unavailable");
     /* The details (store errors, upstream names and why they cannot be reached, which
@@ -107,6 +121,8 @@ static void gateway_ready(gateway_t *g, const http_request_t *req, http_response
 /* The pool's scoreboard (status.c), for loopback or MCPGW_STATUS_ALLOW peers only. */
 static void gateway_status(gateway_t *g, const http_request_t *req, http_response_t *resp)
 {
+    if (gateway_foreign_origin(g, req, resp))
+        return;
     status_handle(g->cfg, req, resp);
 }
 

@@ -135,6 +135,13 @@ describe('mcpgw end to end', () => {
       assert.equal((await fetch(`${S.base}/health`)).status, 200);
       assert.equal((await fetch(`${S.base}/ready`)).status, 200);
     });
+    it('/ready and /status refuse a foreign browser origin (DNS rebinding), as /mcp does', async () => {
+      for (const p of ['/ready', '/status']) {
+        const r = await fetch(`${S.base}${p}`, { headers: { origin: 'http://evil.example' } });
+        assert.equal(r.status, 403, p);
+      }
+      assert.equal((await fetch(`${S.base}/ready`, { headers: { origin: 'http://localhost:6274' } })).status, 200);
+    });
     it('paths outside the gateway are not forwarded', async () => {
       const r = await fetch(`${S.base}/etc/passwd`);
       assert.equal(r.status, 403);
