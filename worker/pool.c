@@ -98,6 +98,7 @@ struct pool {
     int ondemand_wanted;
     /* the status lane */
     pid_t lane_pid, lane_old;   /* the lane; one a swap replaced that is still ending */
+    pid_t lane_new;             /* a swap's candidate lane, on probation with its workers */
     unsigned lane_gen;
     long long lane_started_ms, lane_next_start;
     /* hot swap */
@@ -411,34 +412,45 @@ static void pool_child(const struct pool *p, unsigned slot, int exe_fd, int conf
 
 /* ------------------------------------------------------------ the status lane */
 
+static void pool_swap_fail(struct pool *p, const char *why);
+
 /* One process outside the slots on a socket of its own (opts.lane_fd), for /health and
  * /status: php-fpm's pm.status_listen.  It runs the accepted program, restarts when it
  * ends (a second apart at most once it dies young), and is replaced after each swap. */
-static void pool_lane_start(struct pool *p, long long now)
+/* Fork a lane running exe_fd with configuration conf_fd.  Its pid, or 0 (logged). */
+static pid_t pool_lane_spawn(struct pool *p, int exe_fd, int conf_fd, unsigned gen)
 {
     char a[4][16];
     char *argv[] = { (char *)p->o->exe, POOL_LANE_FLAG, a[0], a[1], a[2], a[3], NULL };
-    const int fds[] = { p->o->lane_fd, p->listen_fd, p->sb_fd, p->conf_fd };
+    const int fds[] = { p->o->lane_fd, p->listen_fd, p->sb_fd, conf_fd };
     pid_t pid;
 
-    if (p->o->lane_fd <= 0 || p->lane_pid != 0 || p->stopping || now < p->lane_next_start)
-        return;
     snprintf(a[0], sizeof(a[0]), "%d", p->o->lane_fd);
     snprintf(a[1], sizeof(a[1]), "%d", p->listen_fd);
     snprintf(a[2], sizeof(a[2]), "%d", p->sb_fd);
-    snprintf(a[3], sizeof(a[3]), "%d", p->conf_fd);
+    snprintf(a[3], sizeof(a[3]), "%d", conf_fd);
     pid = fork();
     if (pid < 0) {
         log_error("fork failed", LOG_S("error", strerror(errno)));
+        return 0;
+    }
+    if (pid == 0)
+        pool_exec_child(p, exe_fd, argv, fds, sizeof(fds) / sizeof(fds[0]));
+    log_info("status lane started", LOG_I("worker_pid", pid), LOG_I("generation", gen));
+    return pid;
+}
+
+static void pool_lane_start(struct pool *p, long long now)
+{
+    if (p->o->lane_fd <= 0 || p->lane_pid != 0 || p->stopping || now < p->lane_next_start)
+        return;
+    p->lane_pid = pool_lane_spawn(p, p->exe_fd, p->conf_fd, p->gen);
+    if (p->lane_pid == 0) {
         p->lane_next_start = now + POOL_QUICK_DEATH_MS;
         return;
     }
-    if (pid == 0)
-        pool_exec_child(p, p->exe_fd, argv, fds, sizeof(fds) / sizeof(fds[0]));
-    p->lane_pid = pid;
     p->lane_gen = p->gen;
     p->lane_started_ms = now;
-    log_info("status lane started", LOG_I("worker_pid", pid), LOG_I("generation", p->gen));
 }
 
 /* After a swap: the lane gets the new program too.  The old one finishes what it has;
@@ -458,12 +470,22 @@ static int pool_lane_reaped(struct pool *p, pid_t pid, int status, long long now
 {
     char how[64];
 
-    if (pid == 0 || (pid != p->lane_pid && pid != p->lane_old))
+    if (pid == 0 || (pid != p->lane_pid && pid != p->lane_old && pid != p->lane_new))
         return 0;
     if (WIFSIGNALED(status))
         snprintf(how, sizeof(how), "killed by signal %d", WTERMSIG(status));
     else
         snprintf(how, sizeof(how), "exited with status %d", WEXITSTATUS(status));
+    if (pid == p->lane_new) {
+        char why[SCOREBOARD_ERROR_MAX];
+
+        p->lane_new = 0;
+        if (p->swap.active && !p->swap.adopted && !p->stopping) {
+            snprintf(why, sizeof(why), "new status lane %s during the swap's probation", how);
+            pool_swap_fail(p, why);
+        }
+        return 1;
+    }
     if (pid == p->lane_old) {
         p->lane_old = 0;
         log_info("status lane replaced", LOG_I("worker_pid", pid), LOG_S("how", how));
@@ -688,6 +710,8 @@ static void pool_swap_fail(struct pool *p, const char *why)
         else
             old++;
     }
+    if (p->lane_new != 0)
+        kill(p->lane_new, SIGKILL);     /* reaped later, as a candidate nobody waits for */
     atomic_fetch_add(&p->sb->swap_failures, 1);
     scoreboard_set_text(p->sb->last_swap_error, sizeof(p->sb->last_swap_error), why);
     if (!p->swap.adopted)
@@ -745,6 +769,16 @@ static void pool_swap_adopt(struct pool *p)
     p->swap.adopted = 1;
     p->gen = p->swap.gen;
     atomic_store(&p->sb->generation, p->gen);
+    if (p->lane_new != 0) {
+        /* The candidate lane lived through the probation: it is the lane now. */
+        if (p->lane_pid != 0)
+            kill(p->lane_pid, SIGTERM);
+        p->lane_old = p->lane_pid;
+        p->lane_pid = p->lane_new;
+        p->lane_new = 0;
+        p->lane_gen = p->gen;
+        p->lane_started_ms = pool_now_ms();
+    }
     log_info("hot swap: new workers ready; replacing the old ones",
              LOG_I("generation", p->gen));
     /* Crashes of the old program say nothing of the new one: respawns from now on are
@@ -801,8 +835,15 @@ static void pool_swap_step(struct pool *p)
              * later; pool_reaped fails the swap if one dies first. */
             long long now = pool_now_ms();
 
-            if (p->swap.probation_end == 0)
+            if (p->swap.probation_end == 0) {
                 p->swap.probation_end = now + POOL_SWAP_PROBATION_MS;
+                /* The status lane runs the program too: a candidate lane shares the
+                 * probation, or a program whose lane cannot start would be accepted
+                 * and /health would go unanswered. */
+                if (p->o->lane_fd > 0)
+                    p->lane_new = pool_lane_spawn(p, p->swap.exe_fd, p->swap.conf_fd,
+                                                  p->swap.gen);
+            }
             if (now < p->swap.probation_end)
                 return;
             pool_swap_adopt(p);
@@ -1094,11 +1135,13 @@ static void pool_signal_all(struct pool *p, int sig)
         kill(p->lane_pid, sig);
     if (p->lane_old > 0)
         kill(p->lane_old, sig);
+    if (p->lane_new > 0)
+        kill(p->lane_new, sig);
 }
 
 static int pool_live_pids(const struct pool *p)
 {
-    int n = (p->lane_pid > 0) + (p->lane_old > 0);
+    int n = (p->lane_pid > 0) + (p->lane_old > 0) + (p->lane_new > 0);
 
     for (unsigned i = 0; i < p->n_slots; i++)
         n += p->slots[i].pid > 0;
@@ -1390,6 +1433,8 @@ int pool_run(const pool_opts_t *o, int listen_fd)
                     p.lane_pid = 0;
                 if (p.lane_old == pid)
                     p.lane_old = 0;
+                if (p.lane_new == pid)
+                    p.lane_new = 0;
             }
             rc = 1;
             break;

@@ -302,6 +302,8 @@ wrk.headers["Mcp-Session-Id"] = "${sid}"
       ['exits 0 right after ready', '#!/bin/bash\nprintf R >&"$5"\nexit 0\n', /exited with status 0 after it was ready/],
       ['crashes half a second after ready', `#!/bin/sh\n( sleep 0.5; kill -SEGV $$ ) &\nexec ${BUILT_POOL} "$@"\n`,
         /killed by signal 11 after it was ready/],
+      ['serves as a worker but not as the status lane', `#!/bin/sh\n[ "$1" = --lane ] && exit 3\nexec ${BUILT_POOL} "$@"\n`,
+        /new status lane exited with status 3/],
     ]) {
       const s0 = await status(S);
       const before = workerPids(S);
@@ -316,6 +318,7 @@ wrk.headers["Mcp-Session-Id"] = "${sid}"
       assert.deepEqual(workerPids(S), before, `${what}: the old workers were touched`);
       const started = logLines(S, from).filter((l) => l.msg === 'worker started').length;
       assert.ok(started <= 2, `${what}: ${started} workers started`);
+      assert.equal((await fetch(`${S.base}/health`)).status, 200, `${what}: the lane in service was touched`);
     }
     replaceFile(bin.bin, { from: BUILT_POOL });
   });
