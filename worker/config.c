@@ -13,6 +13,7 @@
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_HEADERS_MAX 32
 #define CONFIG_HEADER_MAX 8192
+#define CONFIG_URL_SECRETS_MAX 8   /* ${VAR}s in one URL whose values are hidden */
 
 static int config_env_long(const char *name, long def, long min, long max, long *out,
                            char *err, size_t errlen)
@@ -355,6 +356,9 @@ static void config_free_upstreams(config_t *c)
 
         free(u->url);
         free(u->url_shown);
+        for (char **p = u->url_secrets; p != NULL && *p != NULL; p++)
+            free(*p);
+        free(u->url_secrets);
         if (u->headers != NULL) {
             for (char **h = u->headers; *h != NULL; h++)
                 free(*h);
@@ -484,6 +488,27 @@ static int config_parse_one(config_t *c, const cJSON *item, size_t idx, const ch
         return -1;
     }
     u->url_shown = config_url_shown(url->valuestring);
+    /* The values its ${VAR}s took: curl's messages may quote the host or path, and they
+     * reach logs and clients, so the upstream client hides these in every message. */
+    {
+        size_t n = 0;
+
+        u->url_secrets = calloc(CONFIG_URL_SECRETS_MAX + 1, sizeof(char *));
+        for (const char *p = strstr(url->valuestring, "${"); u->url_secrets != NULL &&
+             p != NULL && n < CONFIG_URL_SECRETS_MAX; p = strstr(p + 2, "${")) {
+            const char *close = strchr(p + 2, '}');
+            char var[128];
+            const char *val;
+
+            if (close == NULL || (size_t)(close - p - 2) >= sizeof(var))
+                break;
+            memcpy(var, p + 2, (size_t)(close - p - 2));
+            var[close - p - 2] = '\0';
+            val = getenv(var);
+            if (val != NULL && val[0] != '\0')
+                u->url_secrets[n++] = strdup(val);
+        }
+    }
     u->timeout_ms = c->upstream_timeout_ms;
     u->connect_timeout_ms = c->upstream_connect_timeout_ms;
     timeout = cJSON_GetObjectItemCaseSensitive(item, "timeout_ms");

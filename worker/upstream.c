@@ -484,6 +484,30 @@ static int up_prereq_cb(void *ud, char *conn_primary_ip, char *conn_local_ip,
     return CURL_PREREQFUNC_OK;
 }
 
+/* Replace in err every value a ${VAR} of the URL took with "***". */
+static void up_redact(const upstream_conf_t *conf, char *err, size_t errlen)
+{
+    for (char **s = conf->url_secrets; err != NULL && s != NULL && *s != NULL; s++) {
+        size_t sl = strlen(*s);
+        char *from = err, *at;
+
+        while (sl > 0 && (at = strstr(from, *s)) != NULL) {
+            size_t pos = (size_t)(at - err), rest = strlen(at + sl);
+
+            if (pos + 4 > errlen) {         /* no room for the mask: end the text here */
+                *at = '\0';
+                break;
+            }
+            if (pos + 3 + rest >= errlen)
+                rest = errlen - pos - 4;    /* cut the tail to fit */
+            memmove(at + 3, at + sl, rest);
+            at[3 + rest] = '\0';
+            memcpy(at, "***", 3);
+            from = at + 3;                  /* a value holding "***" cannot loop */
+        }
+    }
+}
+
 static void up_curl_err(upstream_t *u, const xfer_t *x, CURLcode rc, char *err, size_t errlen)
 {
     const char *what = "http";
@@ -841,6 +865,7 @@ int upstream_post(upstream_t *u, const cJSON *msg, const char *session_id,
     free(json);
     return 0;
 fail:
+    up_redact(u->conf, err, errlen);
     up_xfer_free(&x);
     curl_slist_free_all(hdrs);
     free(json);
@@ -913,6 +938,7 @@ int upstream_delete_session(upstream_t *u, const char *session_id,
     curl_slist_free_all(hdrs);
     return 0;
 fail:
+    up_redact(u->conf, err, errlen);
     up_xfer_free(&x);
     upstream_reply_free(&reply);
     curl_slist_free_all(hdrs);
@@ -990,10 +1016,12 @@ void upstream_probe_all(upstream_t *const *ups, size_t n, long timeout_ms,
         if (r == NULL || i >= n)
             continue;
         r->ok = msg->data.result == CURLE_OK;
-        if (r->ok)
+        if (r->ok) {
             r->err[0] = '\0';
-        else
+        } else {
             up_probe_err(msg->data.result, ebuf[i], timeout_ms, r->err, sizeof(r->err));
+            up_redact(ups[i]->conf, r->err, sizeof(r->err));
+        }
     }
 done:
     for (size_t i = 0; h != NULL && i < n; i++) {

@@ -22,6 +22,8 @@ typedef struct upstream_conf {
     char *url;                         /* http(s)://host[:port]/path, ${VAR}s expanded */
     char *url_shown;                   /* the URL as configured (${VAR}s not expanded),
                                           user info and query left out: what logs show */
+    char **url_secrets;                /* NULL-terminated values the URL's ${VAR}s took,
+                                          hidden from every error message (or NULL) */
     char **headers;                    /* NULL-terminated "Name: value" lines, values
                                           already expanded from the environment */
     long timeout_ms;                   /* whole exchange */

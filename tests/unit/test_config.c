@@ -654,6 +654,10 @@ Test(url, variables_are_expanded_and_logs_see_the_url_as_configured_without_secr
                      "https://u:s3cr3t@h:8443/mcp/s3cr3t?key=s3cr3t#f");
     cr_expect_str_eq(cfg->upstreams[0].url_shown, "https://h:8443/mcp/${MCPGW_TEST_SECRET}?...");
     cr_expect_str_eq(cfg->upstreams[1].url_shown, "http://plain:9/mcp");
+    /* The values the URL took, for the upstream client to hide in its messages. */
+    cr_assert_not_null(cfg->upstreams[0].url_secrets);
+    cr_expect_str_eq(cfg->upstreams[0].url_secrets[0], "s3cr3t");
+    cr_expect(cfg->upstreams[1].url_secrets == NULL || cfg->upstreams[1].url_secrets[0] == NULL);
 }
 
 Test(url, a_missing_variable_or_a_scheme_from_one_that_is_not_http_is_refused,

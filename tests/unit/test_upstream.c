@@ -1199,6 +1199,36 @@ Test(upstream, probes_of_several_upstreams_run_at_once)
     close(hole);
 }
 
+Test(upstream, values_of_the_url_s_variables_never_reach_an_error_message)
+{
+    static char *secrets[] = { "tok-9f8e7d", NULL };
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a;
+    socklen_t alen = sizeof(a);
+    upstream_reply_t r;
+    upstream_probe_t pr;
+
+    /* A name under localhost resolves to loopback (curl does it itself), on a port that
+     * is bound but does not listen. */
+    memset(&a, 0, sizeof(a));
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+    cr_assert_eq(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+    snprintf(URL, sizeof(URL), "http://tok-9f8e7d.localhost:%d/mcp", ntohs(a.sin_port));
+    C.url_secrets = secrets;
+    U = upstream_new(&C, ERR, sizeof(ERR));
+    cr_assert_not_null(U, "%s", ERR);
+    cr_assert_eq(post(request(1), NULL, NULL, &r), -1);
+    cr_expect_null(strstr(ERR, "tok-9f8e7d"), "the secret reached: %s", ERR);
+    cr_expect_not_null(strstr(ERR, "***.localhost"), "%s", ERR);
+    upstream_reply_free(&r);
+    upstream_probe_all(&U, 1, 500, &pr);
+    cr_expect(!pr.ok && strstr(pr.err, "tok-9f8e7d") == NULL, "%s", pr.err);
+    C.url_secrets = NULL;
+    close(fd);
+}
+
 Test(upstream, new_rejects_bad_conf)
 {
     static char *bad_hdrs[] = { "X-A: 1\r\nX-B: 2", NULL };
