@@ -24,7 +24,7 @@ static int listen_unix(const char *path, unsigned mode, char *err, size_t errlen
     int fd = -1;
 
     if (strlen(path) >= sizeof(sa.sun_path)) {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": path longer than %zu bytes", path,
+        snprintf(err, errlen, "\"%s\": path longer than %zu bytes", path,
                  sizeof(sa.sun_path) - 1);
         return -1;
     }
@@ -33,13 +33,13 @@ static int listen_unix(const char *path, unsigned mode, char *err, size_t errlen
         int probe;
 
         if (!S_ISSOCK(st.st_mode)) {
-            snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": exists and is not a socket", path);
+            snprintf(err, errlen, "\"%s\": exists and is not a socket", path);
             return -1;
         }
         probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
         if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
             close(probe);
-            snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": another process is listening there",
+            snprintf(err, errlen, "\"%s\": another process is listening there",
                      path);
             return -1;
         }
@@ -53,16 +53,16 @@ static int listen_unix(const char *path, unsigned mode, char *err, size_t errlen
         return -1;
     }
     if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": bind: %s", path, strerror(errno));
+        snprintf(err, errlen, "\"%s\": bind: %s", path, strerror(errno));
         goto fail;
     }
     if (chmod(path, mode) < 0) {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": chmod %04o: %s", path, mode,
+        snprintf(err, errlen, "\"%s\": chmod %04o: %s", path, mode,
                  strerror(errno));
         goto fail;
     }
     if (listen(fd, LISTEN_BACKLOG) < 0) {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": listen: %s", path, strerror(errno));
+        snprintf(err, errlen, "\"%s\": listen: %s", path, strerror(errno));
         goto fail;
     }
     return fd;
@@ -84,7 +84,7 @@ static int listen_tcp(const char *spec, char *err, size_t errlen)
     int fd = -1, one = 1, rc;
 
     if (colon == NULL || colon[1] == '\0') {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": expected a unix socket path or host:port",
+        snprintf(err, errlen, "\"%s\": expected a unix socket path or host:port",
                  spec);
         return -1;
     }
@@ -94,14 +94,14 @@ static int listen_tcp(const char *spec, char *err, size_t errlen)
         hl -= 2;
     }
     if (hl == 0 || hl >= sizeof(host)) {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": missing or overlong host", spec);
+        snprintf(err, errlen, "\"%s\": missing or overlong host", spec);
         return -1;
     }
     memcpy(host, h, hl);
     host[hl] = '\0';
     rc = getaddrinfo(host, colon + 1, &hints, &res);
     if (rc != 0) {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": %s", spec, gai_strerror(rc));
+        snprintf(err, errlen, "\"%s\": %s", spec, gai_strerror(rc));
         return -1;
     }
     fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -111,11 +111,11 @@ static int listen_tcp(const char *spec, char *err, size_t errlen)
     }
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
     if (bind(fd, res->ai_addr, res->ai_addrlen) < 0) {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": bind: %s", spec, strerror(errno));
+        snprintf(err, errlen, "\"%s\": bind: %s", spec, strerror(errno));
         goto fail;
     }
     if (listen(fd, LISTEN_BACKLOG) < 0) {
-        snprintf(err, errlen, "MCPGW_SOCKET=\"%s\": listen: %s", spec, strerror(errno));
+        snprintf(err, errlen, "\"%s\": listen: %s", spec, strerror(errno));
         goto fail;
     }
     freeaddrinfo(res);

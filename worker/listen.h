@@ -14,7 +14,8 @@
 /* Bind and listen on spec: a unix socket path (contains '/'), or host:port for TCP
  * ("127.0.0.1:9000", "[::1]:9000", "0.0.0.0:9000").  A unix path is given mode; a stale
  * socket file nobody listens on is replaced, but a live one is refused.  Returns the
- * fd, or -1 with err naming the spec and the failing call. */
+ * fd, or -1 with err naming the spec (quoted: the caller puts the setting's name before
+ * it) and the failing call. */
 int listen_open(const char *spec, unsigned mode, char *err, size_t errlen);
 
 /* Remove the socket file of a unix spec (no-op for TCP). */

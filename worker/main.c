@@ -90,7 +90,7 @@ static int main_check_upstreams(const char *text, void *ctx, char *err, size_t e
  * waiting for a slow upstream: allowed (tests do it), but worth a warning. */
 static void main_warn_timeouts(const config_t *cfg)
 {
-    long longest = cfg->upstream_timeout_ms;
+    long longest = 0;   /* each upstream's own limit (MCPGW_UPSTREAM_TIMEOUT_MS unless set) */
 
     for (size_t i = 0; i < cfg->n_upstreams; i++)
         if (cfg->upstreams[i].timeout_ms > longest)
@@ -209,15 +209,15 @@ int main(int argc, char **argv)
     }
     fd = listen_open(main_cfg.listen, main_cfg.socket_mode, err, sizeof(err));
     if (fd < 0) {
-        log_error("cannot listen", LOG_S("error", err));
+        log_error("cannot listen", LOG_S("setting", "MCPGW_SOCKET"), LOG_S("error", err));
         config_free(&main_cfg);
         return 2;
     }
     if (main_cfg.status_listen[0] != '\0') {
         lane_fd = listen_open(main_cfg.status_listen, main_cfg.socket_mode, err, sizeof(err));
         if (lane_fd < 0) {
-            log_error("cannot listen", LOG_S("error", err),
-                      LOG_S("setting", "MCPGW_STATUS_SOCKET"));
+            log_error("cannot listen", LOG_S("setting", "MCPGW_STATUS_SOCKET"),
+                      LOG_S("error", err));
             close(fd);
             listen_cleanup(main_cfg.listen);
             config_free(&main_cfg);

@@ -73,7 +73,8 @@ static int mcp_origin_host(const char *origin, char *host, size_t hostlen)
     if (p[n] == ':') {
         size_t digits = strspn(p + n + 1, "0123456789");
 
-        if (digits == 0 || digits > 5 || p[n + 1 + digits] != '\0')
+        if (digits == 0 || digits > 5 || p[n + 1 + digits] != '\0' ||
+            atol(p + n + 1) > 65535)
             return -1;
     }
     memcpy(host, p, n);

@@ -300,7 +300,7 @@ Test(origin, look_alike_hosts_are_refused, .init = setup_cfg, .fini = teardown_c
          * and two Origin headers that lighttpd merged into one. */
         "http://localhost:80@evil.com", "http://localhost:", "http://localhost:123456",
         "http://localhost:80/path", "http://localhost:1, http://evil.com",
-        "http://127.0.0.1:8x",
+        "http://127.0.0.1:8x", "http://localhost:65536",
     };
 
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
