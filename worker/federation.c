@@ -794,6 +794,7 @@ static const char *fed_cache_page(const gateway_t *g, enum fed_kind kind, struct
     }
     slot = c->next_slot++ % FED_PAGES_CACHED;
     free(c->pages[slot]);
+    jsonrpc_whole_numbers(result);
     c->pages[slot] = cJSON_PrintUnformatted(result);
     c->offsets[slot] = offset;
     cJSON_Delete(result);
@@ -888,6 +889,7 @@ static cJSON *fed_forward(gateway_t *g, const char *gsid, size_t i, const char *
     cJSON *msg = fed_request(g, method, fwd), *answer = NULL, *out, *part;
     char err[512];
 
+    jsonrpc_whole_numbers(fwd);     /* the client's arguments leave as it wrote them */
     if (fed_exchange(g, gsid, i, msg, &answer, NULL, err, sizeof(err)) < 0) {
         cJSON_Delete(msg);
         log_warn("upstream call failed", LOG_S("upstream", name), LOG_S("error", err));

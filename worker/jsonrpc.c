@@ -265,6 +265,28 @@ cJSON *jsonrpc_errorf(const cJSON *id, int code, const char *fmt, ...)
     return jsonrpc_error(id, code, msg, NULL);
 }
 
+void jsonrpc_whole_numbers(cJSON *tree)
+{
+    for (cJSON *it = tree; it != NULL; it = it->next) {
+        if (cJSON_IsNumber(it)) {
+            double v = it->valuedouble, a = fabs(v);
+            char num[32], *copy;
+
+            if (a < 1e15 || a >= 1e21 || v != floor(v))
+                continue;
+            snprintf(num, sizeof(num), "%.0f", v);
+            copy = cJSON_malloc(strlen(num) + 1);
+            if (copy == NULL)
+                continue;
+            memcpy(copy, num, strlen(num) + 1);
+            it->type = cJSON_Raw;
+            it->valuestring = copy;
+        } else if (it->child != NULL) {
+            jsonrpc_whole_numbers(it->child);
+        }
+    }
+}
+
 int jsonrpc_http_status(int code)
 {
     switch (code) {

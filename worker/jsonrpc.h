@@ -63,6 +63,14 @@ cJSON *jsonrpc_error(const cJSON *id, int code, const char *message, cJSON *data
 cJSON *jsonrpc_errorf(const cJSON *id, int code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* cJSON keeps numbers as doubles and prints integers past 15 digits in exponent form
+ * (an id or argument 1234567890123456 would leave as 1.234567890123456e+15, which a
+ * peer with integer types may refuse).  Turn every integral number of tree from 1e15
+ * up to 1e21 into a raw item printed whole, so it leaves as an integer: exact up to
+ * 2^53, the nearest double beyond (JSON promises no more).  Recursive; depth is bounded
+ * by the parse. */
+void jsonrpc_whole_numbers(cJSON *tree);
+
 /* HTTP status that carries a JSON-RPC error sent outside a session exchange. */
 int jsonrpc_http_status(int code);
 

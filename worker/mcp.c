@@ -108,6 +108,7 @@ int mcp_origin_allowed(const config_t *cfg, const char *origin)
 
 static void mcp_reply(http_response_t *resp, int status, cJSON *msg)
 {
+    jsonrpc_whole_numbers(msg);
     http_response_json(resp, status, msg);
     cJSON_Delete(msg);
 }

@@ -658,3 +658,18 @@ Test(http_status, mapping)
     cr_expect_eq(jsonrpc_http_status(JSONRPC_UPSTREAM_ERROR), 200);
     cr_expect_eq(jsonrpc_http_status(0), 200);
 }
+
+Test(numbers, integers_past_15_digits_leave_whole)
+{
+    cJSON *doc = parse_str("{\"a\":1234567890123456,\"b\":[9007199254740991,1.5,-1e16],"
+                           "\"c\":{\"d\":12,\"e\":1e300}}");
+    char *out;
+
+    cr_assert_not_null(doc, "%s", err);
+    jsonrpc_whole_numbers(doc);
+    out = cJSON_PrintUnformatted(doc);
+    cr_expect_str_eq(out, "{\"a\":1234567890123456,\"b\":[9007199254740991,1.5,"
+                          "-10000000000000000],\"c\":{\"d\":12,\"e\":1e+300}}");
+    free(out);
+    cJSON_Delete(doc);
+}
