@@ -1507,20 +1507,6 @@ static void write_all_or_exit(int fd, const char *p, size_t n)
     }
 }
 
-/* Does p[0..n) begin a UTF-8 sequence that more bytes could complete? */
-static int utf8_incomplete(const unsigned char *p, size_t n)
-{
-    size_t want = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
-                  : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
-
-    if (want == 0 || n >= want)
-        return 0;
-    for (size_t i = 1; i < n; i++)
-        if ((p[i] & 0xc0) != 0x80)
-            return 0;
-    return 1;
-}
-
 /* The access log relay's copy.  lighttpd escapes quotes and control characters in its
  * JSON lines but passes bytes above 0x7f through as they came in the request line, so a
  * client could put invalid UTF-8 on our stdout: such a byte becomes the escape \ufffd
@@ -1533,26 +1519,12 @@ static void access_log_copy(int fd)
 
     for (;;) {
         ssize_t n = read(fd, in + have, sizeof in - have);
-        size_t i = 0, o = 0;
+        size_t i, o;
 
         if (n < 0 && errno == EINTR)
             continue;
         have += n > 0 ? (size_t)n : 0;
-        while (i < have) {
-            size_t k = in[i] < 0x80 ? 1 : utf8_seq_len(in + i, have - i);
-
-            if (k == 0 && n > 0 && utf8_incomplete(in + i, have - i))
-                break;
-            if (k == 0) {
-                memcpy(out + o, "\\ufffd", 6);
-                o += 6;
-                i++;
-            } else {
-                memcpy(out + o, in + i, k);
-                o += k;
-                i += k;
-            }
-        }
+        o = utf8_repair_into(out, in, have, "\\ufffd", 6, n > 0, &i);
         write_all_or_exit(STDOUT_FILENO, out, o);
         memmove(in, in + i, have - i);
         have -= i;

@@ -39,10 +39,48 @@ size_t utf8_seq_len(const unsigned char *s, size_t avail)
     return n;
 }
 
+/* Would more bytes complete the sequence p[0..n) begins? */
+static int utf8_cut_short(const unsigned char *p, size_t n)
+{
+    size_t want = p[0] >= 0xc2 && p[0] <= 0xdf ? 2 : p[0] >= 0xe0 && p[0] <= 0xef ? 3
+                  : p[0] >= 0xf0 && p[0] <= 0xf4 ? 4 : 0;
+
+    if (want == 0 || n >= want)
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if ((p[i] & 0xc0) != 0x80)
+            return 0;
+    return 1;
+}
+
+size_t utf8_repair_into(char *out, const unsigned char *in, size_t len, const char *repl,
+                        size_t repl_len, int partial, size_t *used)
+{
+    size_t i = 0, o = 0;
+
+    while (i < len) {
+        size_t n = in[i] < 0x80 ? 1 : utf8_seq_len(in + i, len - i);
+
+        if (n == 0 && partial && utf8_cut_short(in + i, len - i))
+            break;
+        if (n == 0) {
+            memcpy(out + o, repl, repl_len);
+            o += repl_len;
+            i++;
+        } else {
+            memcpy(out + o, in + i, n);
+            o += n;
+            i += n;
+        }
+    }
+    *used = i;
+    return o;
+}
+
 char *utf8_repair(const char *s, size_t len, size_t *outlen)
 {
     const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, o = 0, n;
+    size_t i = 0, n, used;
     char *out;
 
     while (i < len && (n = utf8_seq_len(p + i, len - i)) != 0)
@@ -52,21 +90,7 @@ char *utf8_repair(const char *s, size_t len, size_t *outlen)
     out = malloc(len * 3 + 1);      /* at worst every byte becomes three */
     if (out == NULL)
         return NULL;
-    memcpy(out, s, i);
-    o = i;
-    while (i < len) {
-        n = utf8_seq_len(p + i, len - i);
-        if (n == 0) {
-            memcpy(out + o, "\xef\xbf\xbd", 3);
-            o += 3;
-            i++;
-        } else {
-            memcpy(out + o, s + i, n);
-            o += n;
-            i += n;
-        }
-    }
-    out[o] = '\0';
-    *outlen = o;
+    *outlen = utf8_repair_into(out, p, len, "\xef\xbf\xbd", 3, 0, &used);
+    out[*outlen] = '\0';
     return out;
 }
